@@ -1,0 +1,194 @@
+//! Command-line parsing. tini's flags keep tini's meaning so a Dockerfile can switch by
+//! changing the path: `-s -g -w -e CODE -p SIGNAL -v`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::signame;
+
+pub const USAGE: &str = "\
+usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or COMMAND
+
+options:
+  -c, --config FILE   config file (default $UPKEEP_CONFIG, else /etc/upkeep.toml)
+      --socket PATH   control socket
+  -g                  forward signals to COMMAND's process group, not just COMMAND
+  -e CODE             treat this exit code of COMMAND as 0 (repeatable)
+  -p SIGNAL           signal upkeep receives when its parent dies
+  -w                  warn about every reaped zombie that is not COMMAND
+  -s                  subreaper (accepted for tini; upkeep always is one when not PID 1)
+  -v, -q              more / less logging (repeatable); UPKEEP_LOG=debug|info|warn|error
+  -h, --help          this text
+      --version       upkeep's version
+";
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RunArgs {
+    pub config: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+    /// Net `-v` minus `-q`.
+    pub verbosity: i32,
+    pub signal_group: bool,
+    pub success_codes: Vec<i32>,
+    pub parent_death_signal: Option<i32>,
+    pub warn_on_reap: bool,
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cli {
+    Run(RunArgs),
+    Help,
+    Version,
+}
+
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
+    let mut run = RunArgs::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            // A non-UTF-8 word can only be COMMAND (tini accepts PROGRAM without `--`).
+            run.command.push(arg);
+            run.command.extend(args);
+            break;
+        };
+        if text == "--" {
+            run.command.extend(args);
+            if run.command.is_empty() {
+                return Err("`--` must be followed by a command".into());
+            }
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let mut value = |flag: &str| -> Result<String, String> {
+                match inline.clone() {
+                    Some(v) => Ok(v),
+                    None => args
+                        .next()
+                        .and_then(|v| v.into_string().ok())
+                        .ok_or_else(|| format!("--{flag} needs a value")),
+                }
+            };
+            match name {
+                "config" => run.config = Some(value("config")?.into()),
+                "socket" => run.socket = Some(value("socket")?.into()),
+                "help" => return Ok(Cli::Help),
+                "version" => return Ok(Cli::Version),
+                _ => return Err(format!("unknown option --{name}")),
+            }
+            continue;
+        }
+        if let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) {
+            for (i, flag) in cluster.char_indices() {
+                // Flags that take a value use the rest of the word, or the next word.
+                let mut value = || -> Result<String, String> {
+                    let rest = &cluster[i + flag.len_utf8()..];
+                    if !rest.is_empty() {
+                        return Ok(rest.to_string());
+                    }
+                    args.next()
+                        .and_then(|v| v.into_string().ok())
+                        .ok_or_else(|| format!("-{flag} needs a value"))
+                };
+                match flag {
+                    's' => {}
+                    'g' => run.signal_group = true,
+                    'w' => run.warn_on_reap = true,
+                    'v' => run.verbosity += 1,
+                    'q' => run.verbosity -= 1,
+                    'h' => return Ok(Cli::Help),
+                    'c' => {
+                        run.config = Some(value()?.into());
+                        break;
+                    }
+                    'e' => {
+                        let v = value()?;
+                        let code = v
+                            .parse::<i32>()
+                            .ok()
+                            .filter(|c| (0..=255).contains(c))
+                            .ok_or_else(|| format!("-e needs an exit code 0-255, not {v:?}"))?;
+                        run.success_codes.push(code);
+                        break;
+                    }
+                    'p' => {
+                        let v = value()?;
+                        let sig = signame::parse(&v)
+                            .ok_or_else(|| format!("-p: unknown signal {v:?}"))?;
+                        run.parent_death_signal = Some(sig);
+                        break;
+                    }
+                    _ => return Err(format!("unknown option -{flag}")),
+                }
+            }
+            continue;
+        }
+        // The first plain word starts COMMAND, as with tini (`tini -s prog args`).
+        run.command.push(arg);
+        run.command.extend(args);
+        break;
+    }
+    Ok(Cli::Run(run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Cli, String> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    fn run(args: &[&str]) -> RunArgs {
+        match p(args) {
+            Ok(Cli::Run(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tini_flags() {
+        let r = run(&[
+            "-s", "-g", "-w", "-vv", "-e", "143", "-e3", "-p", "SIGKILL", "--", "a", "-x",
+        ]);
+        assert!(r.signal_group && r.warn_on_reap);
+        assert_eq!(r.verbosity, 2);
+        assert_eq!(r.success_codes, vec![143, 3]);
+        assert_eq!(r.parent_death_signal, Some(libc::SIGKILL));
+        assert_eq!(r.command, vec![OsString::from("a"), OsString::from("-x")]);
+    }
+
+    #[test]
+    fn clusters_and_long_options() {
+        let r = run(&[
+            "-sgv",
+            "--config=/x.toml",
+            "--socket",
+            "/s",
+            "prog",
+            "--",
+            "-v",
+        ]);
+        assert!(r.signal_group);
+        assert_eq!(r.verbosity, 1);
+        assert_eq!(r.config, Some(PathBuf::from("/x.toml")));
+        assert_eq!(r.socket, Some(PathBuf::from("/s")));
+        assert_eq!(r.command, ["prog", "--", "-v"].map(OsString::from).to_vec());
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(p(&["--"]).is_err());
+        assert!(p(&["-x", "--", "a"]).is_err());
+        assert!(p(&["--bogus"]).is_err());
+        assert!(p(&["-e"]).is_err());
+        assert!(p(&["-e", "300", "--", "a"]).is_err());
+        assert!(p(&["-p", "NOPE", "--", "a"]).is_err());
+        assert_eq!(p(&["-h"]), Ok(Cli::Help));
+        assert_eq!(p(&["--version"]), Ok(Cli::Version));
+    }
+}

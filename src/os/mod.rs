@@ -1,0 +1,25 @@
+//! Everything that talks to the kernel. Thin: policy lives in `supervisor`.
+
+pub mod platform;
+pub mod reap;
+pub mod signals;
+pub mod spawn;
+
+/// Sends `sig` to a process, or to its whole process group. A target that is already gone
+/// (ESRCH) is normal: it died and awaits reaping, or its group emptied.
+pub fn send_signal(pid: i32, sig: i32, group: bool) -> std::io::Result<()> {
+    let target = if group { -pid } else { pid };
+    if pid <= 0 {
+        // Never let a stray 0 or -1 turn into "every process".
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: kill(2) with a checked positive pid (or its negated group).
+    if unsafe { libc::kill(target, sig) } != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(());
+        }
+        return Err(err);
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The few calls that differ between Linux and FreeBSD, behind one interface.
+
+use std::io;
+
+#[cfg(target_os = "freebsd")]
+#[path = "freebsd.rs"]
+mod imp;
+#[cfg(target_os = "linux")]
+#[path = "linux.rs"]
+mod imp;
+
+/// Makes upkeep the reaper of its descendants' orphans; a no-op as PID 1, which already is.
+pub fn become_subreaper() -> io::Result<()> {
+    if std::process::id() == 1 {
+        return Ok(());
+    }
+    imp::become_subreaper()
+}
+
+/// Asks the kernel to send `sig` to upkeep when its parent dies (tini's `-p`).
+pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
+    imp::set_parent_death_signal(sig)
+}
+
+/// Resets a disposition to default bypassing libc, for the signal numbers libc keeps to itself.
+/// Async-signal-safe.
+pub fn reset_signal_raw(sig: i32) {
+    imp::reset_signal_raw(sig)
+}
+
+/// Marks every descriptor upkeep inherited above stderr close-on-exec, so that children get
+/// only 0, 1 and 2 (upkeep's own descriptors are close-on-exec from creation).
+pub fn close_inherited_on_exec() {
+    if imp::cloexec_from(3).is_ok() {
+        return;
+    }
+    // Older kernels: walk the descriptor table up to the soft limit.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out-pointer.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.min(1 << 16) as i32
+    } else {
+        1024
+    };
+    for fd in 3..max {
+        // SAFETY: F_GETFD/F_SETFD on any number is harmless; EBADF for unused ones.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Helpers for tests that run the real binary: temp dirs, bounded waits, /proc readers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_upkeep");
+
+/// A fresh directory under the target dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "upkeep-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for a child with a watchdog: SIGKILL and fail if it does not end within `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs upkeep with `args` to completion (bounded) and returns (code, stderr).
+pub fn run(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+pub fn kill(pid: i32, sig: i32) {
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// (pid, state, ppid) of every process, from /proc/[pid]/stat.
+pub fn processes() -> Vec<(i32, char, i32)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let mut fields = after.split_whitespace();
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        out.push((pid, state, ppid));
+    }
+    out
+}
+
+pub fn zombies_of(parent: i32) -> usize {
+    processes()
+        .iter()
+        .filter(|(_, s, pp)| *s == 'Z' && *pp == parent)
+        .count()
+}
+
+pub fn children_of(parent: i32) -> Vec<i32> {
+    processes()
+        .iter()
+        .filter(|(_, _, pp)| *pp == parent)
+        .map(|(p, _, _)| *p)
+        .collect()
+}
+
+pub fn alive(pid: i32) -> bool {
+    processes().iter().any(|(p, s, _)| *p == pid && *s != 'Z')
+}
+
+/// True when this process may create PID namespaces (root, or unprivileged userns allowed).
+pub fn can_unshare() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Host pid of the first child of `pid` (the PID 1 of a namespace that `unshare --fork` made).
+pub fn first_child(pid: i32) -> Option<i32> {
+    let text =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    text.split_whitespace().next().and_then(|s| s.parse().ok())
+}
+
+pub fn file_has(path: &Path, needle: &str) -> bool {
+    std::fs::read_to_string(path)
+        .map(|t| t.contains(needle))
+        .unwrap_or(false)
+}
+
+/// Kills upkeep and every process group it leads children of (tests clean up after
+/// themselves even when the child ignores signals).
+pub fn kill_tree(child: &mut Child) {
+    let pid = child.id() as i32;
+    for c in children_of(pid) {
+        kill(-c, libc::SIGKILL);
+        kill(c, libc::SIGKILL);
+    }
+    kill(pid, libc::SIGKILL);
+    let _ = child.wait();
+}
