@@ -8,6 +8,7 @@ use crate::signame;
 
 pub const USAGE: &str = "\
 usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or COMMAND
+       upkeep check [-c FILE]                   validate the config, print every error
 
 options:
   -c, --config FILE   config file (default $UPKEEP_CONFIG, else /etc/upkeep.toml)
@@ -38,13 +39,21 @@ pub struct RunArgs {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cli {
     Run(RunArgs),
+    /// `upkeep check [-c FILE]`
+    Check {
+        config: Option<PathBuf>,
+    },
     Help,
     Version,
 }
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
+    let mut args = args.into_iter().peekable();
+    if args.peek().and_then(|a| a.to_str()) == Some("check") {
+        args.next();
+        return parse_check(args);
+    }
     let mut run = RunArgs::default();
-    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
             // A non-UTF-8 word can only be COMMAND (tini accepts PROGRAM without `--`).
@@ -135,6 +144,24 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     Ok(Cli::Run(run))
 }
 
+fn parse_check(args: impl Iterator<Item = OsString>) -> Result<Cli, String> {
+    let mut config = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-c" | "--config" => {
+                config = Some(args.next().ok_or("-c needs a file")?.into());
+            }
+            a if a.starts_with("--config=") => {
+                config = Some(a.trim_start_matches("--config=").into());
+            }
+            "-h" | "--help" => return Ok(Cli::Help),
+            other => return Err(format!("check: unexpected argument {other:?}")),
+        }
+    }
+    Ok(Cli::Check { config })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +205,18 @@ mod tests {
         assert_eq!(r.config, Some(PathBuf::from("/x.toml")));
         assert_eq!(r.socket, Some(PathBuf::from("/s")));
         assert_eq!(r.command, ["prog", "--", "-v"].map(OsString::from).to_vec());
+    }
+
+    #[test]
+    fn check_subcommand() {
+        assert_eq!(p(&["check"]), Ok(Cli::Check { config: None }));
+        assert_eq!(
+            p(&["check", "-c", "/x.toml"]),
+            Ok(Cli::Check {
+                config: Some("/x.toml".into())
+            })
+        );
+        assert!(p(&["check", "extra"]).is_err());
     }
 
     #[test]

@@ -1,13 +1,17 @@
-//! Log lines: `2026-11-23T19:40:00.123Z upkeep: message`, one per event, on stderr.
+//! Log lines: `2026-11-23T19:40:00.123Z upkeep: message`, one per event, on stderr or in
+//! the config's log file.
 
 use log::LevelFilter;
 
-/// `UPKEEP_LOG` (error|warn|info|debug|trace) sets the base level, default info; each `-v`
-/// raises it one step and each `-q` lowers it.
-pub fn init(verbosity: i32) {
+use crate::config::LogTarget;
+
+/// Level: `UPKEEP_LOG` (error|warn|info|debug|trace), else the config's `log_level`, else
+/// info; each `-v` raises it one step and each `-q` lowers it.
+pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
     let base = std::env::var("UPKEEP_LOG")
         .ok()
         .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .or(configured)
         .unwrap_or(LevelFilter::Info);
     let levels = [
         LevelFilter::Off,
@@ -19,12 +23,32 @@ pub fn init(verbosity: i32) {
     ];
     let index = (base as i32 + verbosity).clamp(0, levels.len() as i32 - 1) as usize;
     let level = levels.get(index).copied().unwrap_or(LevelFilter::Info);
-    env_logger::Builder::new()
-        .filter_level(level)
-        .format(|buf, record| {
-            use std::io::Write;
-            writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
-        })
-        .target(env_logger::Target::Stderr)
-        .init();
+    let mut builder = env_logger::Builder::new();
+    builder.filter_level(level).format(|buf, record| {
+        use std::io::Write;
+        writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
+    });
+    let mut problem = None;
+    match target {
+        Some(LogTarget::File(path)) => {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(file) => {
+                    builder.target(env_logger::Target::Pipe(Box::new(file)));
+                }
+                Err(e) => problem = Some(format!("cannot open log file {}: {e}", path.display())),
+            }
+        }
+        Some(LogTarget::Syslog) => {
+            problem = Some("log = \"syslog\" is not supported yet; logging to stderr".into())
+        }
+        _ => {}
+    }
+    builder.init();
+    if let Some(p) = problem {
+        log::warn!("{p}");
+    }
 }

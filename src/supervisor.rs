@@ -6,8 +6,9 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::config::{Restart, Service};
 use crate::signame;
 
 /// How a process ended.
@@ -41,12 +42,15 @@ impl fmt::Display for Exit {
 pub enum Proc {
     /// COMMAND given after `--`.
     Main,
+    /// The service with this index in the config.
+    Service(usize),
+    /// The diagnostic command of that service.
+    Diagnose(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Warn,
-    #[allow(dead_code)] // services, next
     Info,
     Debug,
 }
@@ -70,17 +74,35 @@ pub enum Event {
     },
     /// A signal other than CHLD reached upkeep.
     Signal(i32),
+    /// The answer to `Action::ProbeGroup`: whether any process is left in the group.
+    GroupProbed {
+        svc: usize,
+        alive: bool,
+    },
+    /// waitpid reported that upkeep has no children left.
+    NoChildren,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Spawn(Proc),
+    /// Start `proc`, with `env` added to its environment.
+    Spawn {
+        proc: Proc,
+        env: Vec<(String, String)>,
+    },
     /// Send `sig` to `pid`, or to its process group.
     Kill {
         pid: i32,
         sig: i32,
         group: bool,
     },
+    /// Is anything left in process group `pgid`? Answer with `Event::GroupProbed`.
+    ProbeGroup {
+        svc: usize,
+        pgid: i32,
+    },
+    /// Signal every process upkeep may signal (`kill(-1)`): PID 1's last sweep only.
+    KillAll(i32),
     Log(Level, String),
     /// Leave the loop and exit with this status.
     Exit(i32),
@@ -102,58 +124,259 @@ pub struct MainOptions {
     pub debug: bool,
 }
 
+/// Everything the core is told at start.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// COMMAND, if one was given.
+    pub main: Option<MainOptions>,
+    /// True when a config is supervised: TERM/INT then mean "stop everything in order" and
+    /// COMMAND's exit stops the services; without one, upkeep is tini.
+    pub supervising: bool,
+    pub services: Vec<Service>,
+    /// PID 1 only: after the services are down, TERM then KILL whatever else is left.
+    pub final_sweep: bool,
+    pub debug: bool,
+}
+
+/// How long PID 1's last sweep waits between TERM and KILL.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MainState {
+    Absent,
+    NotStarted,
     Starting,
     Running { pid: i32 },
     Ended,
 }
 
+/// What follows once a dead service's diagnostic and leftovers are dealt with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Restart,
+    Down,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not started yet: waiting for the services it comes `after`.
+    Waiting,
+    /// Spawn asked for, answer pending.
+    Starting,
+    Running {
+        pid: i32,
+        since: Instant,
+    },
+    /// The pre-restart diagnostic runs (pid None until spawned).
+    Diagnosing {
+        pid: Option<i32>,
+        pgid: i32,
+        kill_at: Instant,
+    },
+    /// What is left of the dead service's process group is being stopped.
+    Cleaning {
+        pgid: i32,
+        signalled: bool,
+        kill_at: Option<Instant>,
+        then: Then,
+    },
+    Backoff {
+        until: Instant,
+    },
+    /// Asked to stop: `stop_signal` sent; SIGKILL to the group at `kill_at`.
+    Stopping {
+        pid: i32,
+        since: Instant,
+        kill_at: Option<Instant>,
+    },
+    /// Stopped for good: exited under its restart policy, or stopped.
+    Down,
+    /// Gave up after `give_up_after` quick deaths.
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+struct Svc {
+    cfg: Service,
+    state: State,
+    last_start: Option<Instant>,
+    quick_deaths: u32,
+    restarts: u32,
+    last_exit: Option<Exit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sweep {
+    NotYet,
+    Terminating { until: Instant },
+    Killing { until: Instant },
+}
+
 pub struct Supervisor {
+    opts: Options,
     main_opts: MainOptions,
     main: MainState,
+    services: Vec<Svc>,
+    start_order: Vec<usize>,
+    shutting_down: bool,
+    exit_status: i32,
+    sweep: Sweep,
+    exited: bool,
     actions: VecDeque<Action>,
 }
 
 impl Supervisor {
-    pub fn new(main_opts: MainOptions, _now: Instant) -> Self {
-        let mut actions = VecDeque::new();
-        actions.push_back(Action::Spawn(Proc::Main));
-        Supervisor {
+    pub fn new(opts: Options, now: Instant) -> Self {
+        let main_opts = opts.main.clone().unwrap_or_default();
+        let main = if opts.main.is_some() {
+            MainState::NotStarted
+        } else {
+            MainState::Absent
+        };
+        let start_order = crate::config::start_order(&opts.services);
+        let services = opts
+            .services
+            .iter()
+            .map(|cfg| Svc {
+                cfg: cfg.clone(),
+                state: State::Waiting,
+                last_start: None,
+                quick_deaths: 0,
+                restarts: 0,
+                last_exit: None,
+            })
+            .collect();
+        let mut sup = Supervisor {
+            opts,
             main_opts,
-            main: MainState::Starting,
-            actions,
-        }
+            main,
+            services,
+            start_order,
+            shutting_down: false,
+            exit_status: 0,
+            sweep: Sweep::NotYet,
+            exited: false,
+            actions: VecDeque::new(),
+        };
+        sup.start_ready();
+        sup.check_done(now);
+        sup
     }
 
-    pub fn handle_event(&mut self, _now: Instant, event: Event) {
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        if self.exited {
+            return;
+        }
         match event {
-            Event::Spawned {
-                proc: Proc::Main,
-                pid,
-            } => {
-                self.log(
-                    Level::Debug,
-                    format!("{} started, pid {pid}", self.main_opts.name),
-                );
-                self.main = MainState::Running { pid };
-            }
+            Event::Spawned { proc, pid } => self.spawned(now, proc, pid),
             Event::SpawnFailed {
-                proc: Proc::Main,
+                proc,
                 status,
                 reason,
-            } => {
-                self.log(Level::Warn, format!("{}: {reason}", self.main_opts.name));
-                self.main = MainState::Ended;
-                self.actions.push_back(Action::Exit(status));
+            } => self.spawn_failed(now, proc, status, reason),
+            Event::Exited { pid, exit } => self.exited(now, pid, exit),
+            Event::Signal(sig) => self.signal(now, sig),
+            Event::GroupProbed { svc, alive } => self.group_probed(now, svc, alive),
+            Event::NoChildren => {
+                if matches!(
+                    self.sweep,
+                    Sweep::Terminating { .. } | Sweep::Killing { .. }
+                ) {
+                    self.finish();
+                }
             }
-            Event::Exited { pid, exit } => self.handle_exit(pid, exit),
-            Event::Signal(sig) => self.forward(sig),
         }
+        self.start_ready();
+        self.check_done(now);
     }
 
     /// Expires deadlines; extra calls are harmless.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.exited {
+            return;
+        }
+        for i in 0..self.services.len() {
+            let Some(state) = self.services.get(i).map(|s| s.state) else {
+                continue;
+            };
+            match state {
+                State::Backoff { until } if until <= now => self.spawn_service(i),
+                State::Diagnosing { pid, pgid, kill_at } if kill_at <= now => {
+                    let timeout = self
+                        .svc(i)
+                        .map(|s| s.cfg.diagnose_timeout)
+                        .unwrap_or_default();
+                    if let Some(pid) = pid {
+                        self.kill(pid, libc::SIGKILL, true);
+                    }
+                    self.log(
+                        Level::Info,
+                        format!(
+                            "{} diagnose still running after {}; killed it",
+                            self.name(i),
+                            fmt_duration(timeout)
+                        ),
+                    );
+                    self.start_cleaning(now, i, pgid, Then::Restart);
+                }
+                State::Cleaning {
+                    pgid,
+                    kill_at: Some(at),
+                    then,
+                    ..
+                } if at <= now => {
+                    self.log(
+                        Level::Info,
+                        format!(
+                            "{}: leftover processes did not stop; killing its process group",
+                            self.name(i)
+                        ),
+                    );
+                    self.kill(pgid, libc::SIGKILL, true);
+                    // SIGKILL cannot be caught: carry on without waiting for the reaping.
+                    self.after_cleaning(now, i, then);
+                }
+                State::Stopping {
+                    pid,
+                    since,
+                    kill_at: Some(at),
+                } if at <= now => {
+                    let timeout = self.svc(i).map(|s| s.cfg.stop_timeout).unwrap_or_default();
+                    self.log(
+                        Level::Info,
+                        format!(
+                            "{} did not stop within {}; killing its process group",
+                            self.name(i),
+                            fmt_duration(timeout)
+                        ),
+                    );
+                    self.kill(pid, libc::SIGKILL, true);
+                    self.set_state(
+                        i,
+                        State::Stopping {
+                            pid,
+                            since,
+                            kill_at: None,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        match self.sweep {
+            Sweep::Terminating { until } if until <= now => {
+                self.actions.push_back(Action::KillAll(libc::SIGKILL));
+                self.sweep = Sweep::Killing {
+                    until: now + SWEEP_GRACE,
+                };
+            }
+            Sweep::Killing { until } if until <= now => self.finish(),
+            _ => {}
+        }
+        self.start_ready();
+        self.check_done(now);
+    }
 
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -161,38 +384,359 @@ impl Supervisor {
 
     /// The earliest instant at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        if self.exited {
+            return None;
+        }
+        let services = self.services.iter().filter_map(|s| match s.state {
+            State::Backoff { until } => Some(until),
+            State::Diagnosing { kill_at, .. } => Some(kill_at),
+            State::Cleaning { kill_at, .. } => kill_at,
+            State::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        });
+        let sweep = match self.sweep {
+            Sweep::Terminating { until } | Sweep::Killing { until } => Some(until),
+            Sweep::NotYet => None,
+        };
+        services.chain(sweep).min()
     }
 
-    fn handle_exit(&mut self, pid: i32, exit: Exit) {
-        match self.main {
-            MainState::Running { pid: main } if main == pid => {
-                self.main = MainState::Ended;
-                let status = match exit.status() {
-                    s if self.main_opts.success_codes.contains(&s) => 0,
-                    // Exit statuses are 8 bits (128+N stays below 256 for real signals).
-                    s => s & 0xff,
-                };
+    // ---- events ----
+
+    fn spawned(&mut self, now: Instant, proc: Proc, pid: i32) {
+        match proc {
+            Proc::Main => {
                 self.log(
                     Level::Debug,
-                    format!("{} (pid {pid}) {exit}", self.main_opts.name),
+                    format!("{} started, pid {pid}", self.main_opts.name),
                 );
-                self.actions.push_back(Action::Exit(status));
+                self.main = MainState::Running { pid };
             }
-            _ => {
-                let level = if self.main_opts.warn_on_reap {
-                    Level::Warn
-                } else if self.main_opts.debug {
-                    Level::Debug
-                } else {
+            Proc::Service(i) => {
+                if self.svc(i).map(|s| s.state) != Some(State::Starting) {
                     return;
-                };
-                self.log(level, format!("reaped zombie pid {pid} ({exit})"));
+                }
+                self.log(Level::Info, format!("{} started, pid {pid}", self.name(i)));
+                if let Some(s) = self.services.get_mut(i) {
+                    s.last_start = Some(now);
+                    s.state = State::Running { pid, since: now };
+                }
+            }
+            Proc::Diagnose(i) => {
+                if let Some(State::Diagnosing { pgid, kill_at, .. }) = self.svc(i).map(|s| s.state)
+                {
+                    self.set_state(
+                        i,
+                        State::Diagnosing {
+                            pid: Some(pid),
+                            pgid,
+                            kill_at,
+                        },
+                    );
+                    if self.shutting_down {
+                        self.kill(pid, libc::SIGKILL, true);
+                    }
+                }
             }
         }
     }
 
-    fn forward(&mut self, sig: i32) {
+    fn spawn_failed(&mut self, now: Instant, proc: Proc, status: i32, reason: String) {
+        match proc {
+            Proc::Main => {
+                self.log(Level::Warn, format!("{}: {reason}", self.main_opts.name));
+                self.main = MainState::Ended;
+                self.exit_status = status;
+                self.begin_shutdown(now, None);
+            }
+            Proc::Service(i) => {
+                if self.svc(i).map(|s| s.state) != Some(State::Starting) {
+                    return;
+                }
+                // A start that fails counts as a quick death: same spacing, same give-up.
+                let cmd = self
+                    .svc(i)
+                    .and_then(|s| s.cfg.command.first().cloned())
+                    .unwrap_or_default();
+                if let Some(s) = self.services.get_mut(i) {
+                    s.last_start = Some(now);
+                    s.quick_deaths += 1;
+                    s.last_exit = Some(Exit::Code(status));
+                }
+                let then = self.decide(i, Exit::Code(status));
+                let what = format!("{}: cannot start {cmd}: {reason}", self.name(i));
+                self.log_end(now, i, what, then);
+                self.after_cleaning(now, i, then);
+            }
+            Proc::Diagnose(i) => {
+                self.log(
+                    Level::Warn,
+                    format!("{} diagnose: cannot run: {reason}", self.name(i)),
+                );
+                if let Some(State::Diagnosing { pgid, .. }) = self.svc(i).map(|s| s.state) {
+                    self.start_cleaning(now, i, pgid, Then::Restart);
+                }
+            }
+        }
+    }
+
+    fn exited(&mut self, now: Instant, pid: i32, exit: Exit) {
+        if self.main == (MainState::Running { pid }) {
+            self.main = MainState::Ended;
+            let status = match exit.status() {
+                s if self.main_opts.success_codes.contains(&s) => 0,
+                // Exit statuses are 8 bits (128+N stays below 256 for real signals).
+                s => s & 0xff,
+            };
+            self.exit_status = status;
+            let level = if self.opts.supervising {
+                Level::Info
+            } else {
+                Level::Debug
+            };
+            self.log(level, format!("{} (pid {pid}) {exit}", self.main_opts.name));
+            self.begin_shutdown(now, None);
+            return;
+        }
+        for i in 0..self.services.len() {
+            match self.svc(i).map(|s| s.state) {
+                Some(State::Running { pid: p, since }) if p == pid => {
+                    return self.service_died(now, i, pid, since, exit);
+                }
+                Some(State::Stopping {
+                    pid: p,
+                    since,
+                    kill_at,
+                }) if p == pid => {
+                    let uptime = now.saturating_duration_since(since);
+                    self.log(
+                        Level::Info,
+                        format!(
+                            "{} stopped: {exit} after {}",
+                            self.name(i),
+                            fmt_duration(uptime)
+                        ),
+                    );
+                    if let Some(s) = self.services.get_mut(i) {
+                        s.last_exit = Some(exit);
+                    }
+                    // The stop signal went to the whole group already.
+                    self.set_state(
+                        i,
+                        State::Cleaning {
+                            pgid: pid,
+                            signalled: true,
+                            kill_at,
+                            then: Then::Down,
+                        },
+                    );
+                    self.probe(i, pid);
+                    return;
+                }
+                Some(State::Diagnosing {
+                    pid: Some(p), pgid, ..
+                }) if p == pid => {
+                    if exit != Exit::Code(0) {
+                        self.log(Level::Info, format!("{} diagnose {exit}", self.name(i)));
+                    }
+                    let then = if self.shutting_down {
+                        Then::Down
+                    } else {
+                        Then::Restart
+                    };
+                    return self.start_cleaning(now, i, pgid, then);
+                }
+                _ => {}
+            }
+        }
+        // A stranger: an orphan reparented to upkeep, or a leftover of a service's group.
+        let level = if self.main_opts.warn_on_reap {
+            Level::Warn
+        } else {
+            Level::Debug
+        };
+        if level == Level::Warn || self.opts.debug || self.main_opts.debug {
+            self.log(level, format!("reaped zombie pid {pid} ({exit})"));
+        }
+        for i in 0..self.services.len() {
+            if let Some(State::Cleaning { pgid, .. }) = self.svc(i).map(|s| s.state) {
+                self.probe(i, pgid);
+            }
+        }
+    }
+
+    fn service_died(&mut self, now: Instant, i: usize, pid: i32, since: Instant, exit: Exit) {
+        let uptime = now.saturating_duration_since(since);
+        let Some(s) = self.services.get_mut(i) else {
+            return;
+        };
+        s.last_exit = Some(exit);
+        if uptime >= s.cfg.stable_after {
+            s.quick_deaths = 0;
+        } else {
+            s.quick_deaths += 1;
+        }
+        let then = self.decide(i, exit);
+        let what = format!("{} {exit} after {}", self.name(i), fmt_duration(uptime));
+        self.log_end(now, i, what, then);
+        let diagnose = self.svc(i).and_then(|s| s.cfg.diagnose.clone());
+        if then == Then::Restart && diagnose.is_some() {
+            let timeout = self
+                .svc(i)
+                .map(|s| s.cfg.diagnose_timeout)
+                .unwrap_or_default();
+            let restarts = self.svc(i).map_or(0, |s| s.restarts);
+            let mut env = vec![
+                ("UPKEEP_SERVICE".to_string(), self.name(i)),
+                ("UPKEEP_PID".to_string(), pid.to_string()),
+                (
+                    "UPKEEP_UPTIME_MS".to_string(),
+                    uptime.as_millis().to_string(),
+                ),
+                ("UPKEEP_RESTARTS".to_string(), restarts.to_string()),
+            ];
+            env.push(match exit {
+                Exit::Code(c) => ("UPKEEP_EXIT_CODE".to_string(), c.to_string()),
+                Exit::Signal(n) => ("UPKEEP_EXIT_SIGNAL".to_string(), signame::name(n)),
+            });
+            self.set_state(
+                i,
+                State::Diagnosing {
+                    pid: None,
+                    pgid: pid,
+                    kill_at: now + timeout,
+                },
+            );
+            self.actions.push_back(Action::Spawn {
+                proc: Proc::Diagnose(i),
+                env,
+            });
+        } else {
+            self.start_cleaning(now, i, pid, then);
+        }
+    }
+
+    /// What a death leads to, by policy; counts the restart when there is one.
+    fn decide(&mut self, i: usize, exit: Exit) -> Then {
+        let shutting_down = self.shutting_down;
+        let Some(s) = self.services.get_mut(i) else {
+            return Then::Down;
+        };
+        if shutting_down {
+            return Then::Down;
+        }
+        let wanted = match s.cfg.restart {
+            Restart::Always => true,
+            Restart::OnFailure => exit != Exit::Code(0),
+            Restart::Never => false,
+        };
+        if !wanted {
+            return Then::Down;
+        }
+        if s.cfg.give_up_after > 0 && s.quick_deaths >= s.cfg.give_up_after {
+            return Then::Fail;
+        }
+        s.restarts += 1;
+        Then::Restart
+    }
+
+    /// The one line that says how a run ended and what comes next.
+    fn log_end(&mut self, now: Instant, i: usize, what: String, then: Then) {
+        let Some(s) = self.svc(i) else {
+            return;
+        };
+        let next = match then {
+            Then::Restart => format!(
+                "restarting in {} (restart {})",
+                fmt_duration(self.next_start(i, now).saturating_duration_since(now)),
+                s.restarts
+            ),
+            Then::Down if self.shutting_down => "not restarting: shutting down".to_string(),
+            Then::Down => format!(
+                "not restarting (restart = {})",
+                match s.cfg.restart {
+                    Restart::Always => "always",
+                    Restart::OnFailure => "on-failure",
+                    Restart::Never => "never",
+                }
+            ),
+            Then::Fail => format!(
+                "giving up after {} quick deaths in a row; state failed",
+                s.quick_deaths
+            ),
+        };
+        let level = if then == Then::Fail {
+            Level::Warn
+        } else {
+            Level::Info
+        };
+        self.log(level, format!("{what}; {next}"));
+    }
+
+    fn group_probed(&mut self, now: Instant, i: usize, alive: bool) {
+        let Some(State::Cleaning {
+            pgid,
+            signalled,
+            kill_at,
+            then,
+        }) = self.svc(i).map(|s| s.state)
+        else {
+            return;
+        };
+        if !alive {
+            return self.after_cleaning(now, i, then);
+        }
+        if !signalled {
+            let (sig, timeout) = self
+                .svc(i)
+                .map(|s| (s.cfg.stop_signal, s.cfg.stop_timeout))
+                .unwrap_or((libc::SIGTERM, Duration::ZERO));
+            self.log(
+                Level::Info,
+                format!(
+                    "{}: leftover processes in its group; sending {}",
+                    self.name(i),
+                    signame::name(sig)
+                ),
+            );
+            self.kill(pgid, sig, true);
+            self.set_state(
+                i,
+                State::Cleaning {
+                    pgid,
+                    signalled: true,
+                    kill_at: kill_at.or(Some(now + timeout)),
+                    then,
+                },
+            );
+        }
+    }
+
+    fn signal(&mut self, now: Instant, sig: i32) {
+        let stop = sig == libc::SIGTERM || sig == libc::SIGINT;
+        if self.opts.supervising && stop {
+            if self.shutting_down {
+                self.log(
+                    Level::Info,
+                    format!("second {}: killing everything now", signame::name(sig)),
+                );
+                self.kill_everything();
+            } else {
+                self.log(
+                    Level::Info,
+                    format!("{}: stopping everything", signame::name(sig)),
+                );
+                self.begin_shutdown(now, Some(sig));
+            }
+            return;
+        }
+        if self.opts.supervising && sig == libc::SIGHUP {
+            self.log(
+                Level::Warn,
+                "HUP: reloading the config is not available yet; nothing changed".into(),
+            );
+            return;
+        }
         match self.main {
             MainState::Running { pid } => self.actions.push_back(Action::Kill {
                 pid,
@@ -209,11 +753,298 @@ impl Supervisor {
         }
     }
 
+    // ---- transitions ----
+
+    fn start_cleaning(&mut self, now: Instant, i: usize, pgid: i32, then: Then) {
+        self.set_state(
+            i,
+            State::Cleaning {
+                pgid,
+                signalled: false,
+                kill_at: None,
+                then,
+            },
+        );
+        self.probe(i, pgid);
+        let _ = now;
+    }
+
+    fn after_cleaning(&mut self, now: Instant, i: usize, then: Then) {
+        let then = if self.shutting_down { Then::Down } else { then };
+        match then {
+            Then::Restart => {
+                let next = self.next_start(i, now);
+                if next <= now {
+                    self.spawn_service(i);
+                } else {
+                    self.set_state(i, State::Backoff { until: next });
+                }
+            }
+            Then::Down => self.stopped_for_good(now, i, State::Down),
+            Then::Fail => self.stopped_for_good(now, i, State::Failed),
+        }
+    }
+
+    fn stopped_for_good(&mut self, now: Instant, i: usize, state: State) {
+        self.set_state(i, state);
+        let Some(s) = self.svc(i) else {
+            return;
+        };
+        if s.cfg.critical && !self.shutting_down {
+            let status = s.last_exit.map_or(0, Exit::status) & 0xff;
+            self.log(
+                Level::Warn,
+                format!(
+                    "{} is critical and stopped for good; stopping everything (exit status {status})",
+                    self.name(i)
+                ),
+            );
+            if self.main == MainState::Absent {
+                self.exit_status = status;
+            }
+            self.begin_shutdown(now, None);
+        }
+    }
+
+    /// When the next start may come: `restart_delay` after the previous start, doubled for
+    /// each consecutive quick death beyond the first, capped at `restart_delay_max`.
+    fn next_start(&self, i: usize, now: Instant) -> Instant {
+        let Some(s) = self.svc(i) else {
+            return now;
+        };
+        let doublings = s.quick_deaths.saturating_sub(1).min(32);
+        let spacing = s
+            .cfg
+            .restart_delay
+            .checked_mul(1u32 << doublings.min(31))
+            .unwrap_or(s.cfg.restart_delay_max)
+            .min(s.cfg.restart_delay_max);
+        s.last_start.map_or(now, |t| t + spacing)
+    }
+
+    fn spawn_service(&mut self, i: usize) {
+        self.set_state(i, State::Starting);
+        self.actions.push_back(Action::Spawn {
+            proc: Proc::Service(i),
+            env: Vec::new(),
+        });
+    }
+
+    /// Starts every waiting service whose `after` services have been started, then COMMAND
+    /// once no service is waiting.
+    fn start_ready(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        for k in 0..self.start_order.len() {
+            let Some(&i) = self.start_order.get(k) else {
+                continue;
+            };
+            if self.svc(i).map(|s| s.state) != Some(State::Waiting) {
+                continue;
+            }
+            let ready = self.svc(i).is_some_and(|s| {
+                s.cfg.after.iter().all(|dep| {
+                    self.services
+                        .iter()
+                        .find(|d| d.cfg.name == *dep)
+                        .is_none_or(|d| d.state != State::Waiting)
+                })
+            });
+            if ready {
+                self.spawn_service(i);
+            }
+        }
+        if self.main == MainState::NotStarted
+            && self.services.iter().all(|s| s.state != State::Waiting)
+        {
+            self.main = MainState::Starting;
+            self.actions.push_back(Action::Spawn {
+                proc: Proc::Main,
+                env: Vec::new(),
+            });
+        }
+    }
+
+    fn begin_shutdown(&mut self, now: Instant, sig: Option<i32>) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        if let MainState::Running { pid } = self.main {
+            self.kill(
+                pid,
+                sig.unwrap_or(libc::SIGTERM),
+                self.main_opts.signal_group,
+            );
+        }
+        if self.main == MainState::NotStarted {
+            self.main = MainState::Ended;
+        }
+        for i in 0..self.services.len() {
+            match self.svc(i).map(|s| s.state) {
+                Some(State::Waiting | State::Backoff { .. }) => self.set_state(i, State::Down),
+                Some(State::Diagnosing { pid, pgid, .. }) => {
+                    if let Some(pid) = pid {
+                        self.kill(pid, libc::SIGKILL, true);
+                    }
+                    self.start_cleaning(now, i, pgid, Then::Down);
+                }
+                _ => {}
+            }
+        }
+        self.stop_ready(now);
+    }
+
+    /// In a shutdown, stops each running service once everything started after it is down.
+    fn stop_ready(&mut self, now: Instant) {
+        if !self.shutting_down {
+            return;
+        }
+        for i in 0..self.services.len() {
+            let Some(State::Running { pid, since }) = self.svc(i).map(|s| s.state) else {
+                continue;
+            };
+            let name = self.name(i);
+            let dependents_down = self.services.iter().all(|d| {
+                !d.cfg.after.contains(&name) || matches!(d.state, State::Down | State::Failed)
+            });
+            if !dependents_down {
+                continue;
+            }
+            let (sig, timeout) = self
+                .svc(i)
+                .map(|s| (s.cfg.stop_signal, s.cfg.stop_timeout))
+                .unwrap_or((libc::SIGTERM, Duration::ZERO));
+            self.log(
+                Level::Info,
+                format!("{name} stopping (pid {pid}, {})", signame::name(sig)),
+            );
+            self.kill(pid, sig, true);
+            self.set_state(
+                i,
+                State::Stopping {
+                    pid,
+                    since,
+                    kill_at: Some(now + timeout),
+                },
+            );
+        }
+    }
+
+    fn kill_everything(&mut self) {
+        if let MainState::Running { pid } = self.main {
+            self.kill(pid, libc::SIGKILL, true);
+        }
+        for i in 0..self.services.len() {
+            match self.svc(i).map(|s| s.state) {
+                Some(State::Running { pid, since } | State::Stopping { pid, since, .. }) => {
+                    self.kill(pid, libc::SIGKILL, true);
+                    self.set_state(
+                        i,
+                        State::Stopping {
+                            pid,
+                            since,
+                            kill_at: None,
+                        },
+                    );
+                }
+                Some(State::Cleaning { pgid, .. }) => {
+                    self.kill(pgid, libc::SIGKILL, true);
+                    self.set_state(i, State::Down);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Once shutting down and nothing is left: PID 1's sweep, then exit.
+    fn check_done(&mut self, now: Instant) {
+        if !self.shutting_down || self.exited {
+            return;
+        }
+        self.stop_ready(now);
+        let main_done = matches!(self.main, MainState::Absent | MainState::Ended);
+        let services_done = self
+            .services
+            .iter()
+            .all(|s| matches!(s.state, State::Down | State::Failed));
+        if !(main_done && services_done) {
+            return;
+        }
+        if self.opts.final_sweep && self.sweep == Sweep::NotYet {
+            self.actions.push_back(Action::KillAll(libc::SIGTERM));
+            self.sweep = Sweep::Terminating {
+                until: now + SWEEP_GRACE,
+            };
+            return;
+        }
+        if self.sweep == Sweep::NotYet {
+            self.finish();
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.exited {
+            return;
+        }
+        self.exited = true;
+        if self.opts.supervising {
+            self.log(
+                Level::Info,
+                format!("exiting with status {}", self.exit_status),
+            );
+        }
+        self.actions.push_back(Action::Exit(self.exit_status));
+    }
+
+    // ---- helpers ----
+
+    fn svc(&self, i: usize) -> Option<&Svc> {
+        self.services.get(i)
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.svc(i).map(|s| s.cfg.name.clone()).unwrap_or_default()
+    }
+
+    fn set_state(&mut self, i: usize, state: State) {
+        if let Some(s) = self.services.get_mut(i) {
+            s.state = state;
+        }
+    }
+
+    fn probe(&mut self, svc: usize, pgid: i32) {
+        self.actions.push_back(Action::ProbeGroup { svc, pgid });
+    }
+
+    fn kill(&mut self, pid: i32, sig: i32, group: bool) {
+        self.actions.push_back(Action::Kill { pid, sig, group });
+    }
+
     fn log(&mut self, level: Level, text: String) {
-        if level == Level::Debug && !self.main_opts.debug {
+        if level == Level::Debug && !(self.opts.debug || self.main_opts.debug) {
             return;
         }
         self.actions.push_back(Action::Log(level, text));
+    }
+}
+
+/// "0.012s", "3.2s", "2m05s", "1h02m": short and exact enough for a log line.
+pub fn fmt_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 3600.0 {
+        let m = d.as_secs() / 60;
+        format!("{}h{:02}m", m / 60, m % 60)
+    } else if secs >= 60.0 {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if secs >= 1.0 || d.is_zero() {
+        let text = format!("{secs:.1}");
+        format!("{}s", text.trim_end_matches(".0"))
+    } else {
+        let text = format!("{secs:.3}");
+        format!("{}s", text.trim_end_matches('0'))
     }
 }
 
@@ -233,10 +1064,22 @@ mod tests {
         }
     }
 
+    fn single(main: MainOptions) -> Options {
+        Options {
+            main: Some(main),
+            ..Default::default()
+        }
+    }
+
+    const SPAWN_MAIN: Action = Action::Spawn {
+        proc: Proc::Main,
+        env: Vec::new(),
+    };
+
     fn started(opts: MainOptions) -> (Supervisor, Instant) {
         let t0 = Instant::now();
-        let mut sup = Supervisor::new(opts, t0);
-        assert_eq!(drain(&mut sup), vec![Action::Spawn(Proc::Main)]);
+        let mut sup = Supervisor::new(single(opts), t0);
+        assert_eq!(drain(&mut sup), vec![SPAWN_MAIN]);
         sup.handle_event(
             t0,
             Event::Spawned {
@@ -363,7 +1206,7 @@ mod tests {
     #[test]
     fn spawn_failure_exits_with_its_status() {
         let t0 = Instant::now();
-        let mut sup = Supervisor::new(opts(), t0);
+        let mut sup = Supervisor::new(single(opts()), t0);
         drain(&mut sup);
         sup.handle_event(
             t0,
@@ -376,6 +1219,561 @@ mod tests {
         let actions = drain(&mut sup);
         assert_eq!(exit_of(&actions), Some(127));
         assert!(actions.contains(&Action::Log(Level::Warn, "app: not found".into())));
+    }
+
+    // ---- services ----
+
+    fn svc(name: &str) -> Service {
+        crate::config::parse(
+            std::path::Path::new("t"),
+            &format!("[service.{name}]\ncommand = [\"x\"]\n"),
+            &crate::accounts::Accounts::default(),
+        )
+        .unwrap()
+        .services
+        .remove(0)
+    }
+
+    struct Sim {
+        sup: Supervisor,
+        now: Instant,
+        next_pid: i32,
+        log: Vec<String>,
+    }
+
+    impl Sim {
+        fn new(services: Vec<Service>) -> Sim {
+            let now = Instant::now();
+            let sup = Supervisor::new(
+                Options {
+                    supervising: true,
+                    services,
+                    ..Default::default()
+                },
+                now,
+            );
+            let mut sim = Sim {
+                sup,
+                now,
+                next_pid: 100,
+                log: Vec::new(),
+            };
+            sim.run();
+            sim
+        }
+
+        /// Carries out actions as the runtime would: spawns succeed, groups are empty.
+        fn run(&mut self) -> Vec<Action> {
+            let mut done = Vec::new();
+            while let Some(a) = self.sup.poll_action() {
+                match &a {
+                    Action::Spawn { proc, .. } => {
+                        self.next_pid += 1;
+                        let ev = Event::Spawned {
+                            proc: *proc,
+                            pid: self.next_pid,
+                        };
+                        self.sup.handle_event(self.now, ev);
+                    }
+                    Action::ProbeGroup { svc, .. } => {
+                        let ev = Event::GroupProbed {
+                            svc: *svc,
+                            alive: false,
+                        };
+                        self.sup.handle_event(self.now, ev)
+                    }
+                    Action::Log(_, t) => self.log.push(t.clone()),
+                    _ => {}
+                }
+                done.push(a);
+            }
+            done
+        }
+
+        fn pid_of(&self, i: usize) -> i32 {
+            match self.sup.services[i].state {
+                State::Running { pid, .. } | State::Stopping { pid, .. } => pid,
+                other => panic!("not running: {other:?}"),
+            }
+        }
+
+        fn advance(&mut self, d: Duration) -> Vec<Action> {
+            self.now += d;
+            self.sup.handle_timeout(self.now);
+            self.run()
+        }
+
+        fn kill(&mut self, i: usize, exit: Exit) -> Vec<Action> {
+            let pid = self.pid_of(i);
+            self.sup.handle_event(self.now, Event::Exited { pid, exit });
+            self.run()
+        }
+
+        /// Jumps to each next deadline until service `i` runs again; returns the wait.
+        fn until_running(&mut self, i: usize) -> Duration {
+            let t0 = self.now;
+            for _ in 0..100 {
+                if matches!(self.sup.services[i].state, State::Running { .. }) {
+                    return self.now - t0;
+                }
+                let next = self.sup.poll_timeout().expect("a deadline");
+                assert!(next >= self.now, "deadline in the past");
+                self.now = next;
+                self.sup.handle_timeout(self.now);
+                self.run();
+                // No busy loop: after a timeout, the next deadline is later than now.
+                if let Some(t) = self.sup.poll_timeout() {
+                    assert!(t > self.now, "poll_timeout not after now");
+                }
+            }
+            panic!("never restarted");
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn crash_loop_spacing_doubles_and_resets_after_a_stable_run() {
+        let mut sim = Sim::new(vec![svc("web")]);
+        let mut starts = vec![Duration::ZERO];
+        let t0 = sim.now;
+        for _ in 0..5 {
+            sim.kill(0, Exit::Code(1));
+            sim.until_running(0);
+            starts.push(sim.now - t0);
+        }
+        let want = [0, 100, 300, 700, 1500, 3100].map(ms);
+        assert_eq!(starts, want);
+        // A run longer than stable_after resets the spacing: back at once.
+        sim.advance(Duration::from_secs(11));
+        sim.kill(0, Exit::Signal(9));
+        assert_eq!(sim.until_running(0), Duration::ZERO);
+        assert!(
+            sim.log
+                .iter()
+                .any(|l| l
+                    .contains("web killed by signal KILL after 11s; restarting in 0s (restart 6)")),
+            "{:#?}",
+            sim.log
+        );
+    }
+
+    #[test]
+    fn spacing_is_capped() {
+        let mut s = svc("web");
+        s.restart_delay_max = ms(250);
+        let mut sim = Sim::new(vec![s]);
+        for _ in 0..4 {
+            sim.kill(0, Exit::Code(1));
+            sim.until_running(0);
+        }
+        sim.kill(0, Exit::Code(1));
+        assert_eq!(sim.until_running(0), ms(250));
+    }
+
+    #[test]
+    fn gives_up_after_n_quick_deaths() {
+        let mut s = svc("web");
+        s.give_up_after = 2;
+        let mut sim = Sim::new(vec![s]);
+        sim.kill(0, Exit::Code(1));
+        sim.until_running(0);
+        sim.kill(0, Exit::Code(1));
+        assert_eq!(sim.sup.services[0].state, State::Failed);
+        assert_eq!(sim.sup.poll_timeout(), None);
+        assert!(
+            sim.log
+                .last()
+                .unwrap()
+                .contains("giving up after 2 quick deaths")
+        );
+    }
+
+    #[test]
+    fn restart_policies() {
+        let mut never = svc("a");
+        never.restart = Restart::Never;
+        let mut on_failure = svc("b");
+        on_failure.restart = Restart::OnFailure;
+        let mut sim = Sim::new(vec![never, on_failure]);
+        sim.kill(0, Exit::Code(1));
+        assert_eq!(sim.sup.services[0].state, State::Down);
+        sim.kill(1, Exit::Code(0));
+        assert_eq!(sim.sup.services[1].state, State::Down);
+        let mut on_failure = svc("b");
+        on_failure.restart = Restart::OnFailure;
+        let mut sim = Sim::new(vec![on_failure]);
+        sim.kill(0, Exit::Signal(15));
+        sim.until_running(0);
+    }
+
+    #[test]
+    fn diagnose_runs_first_with_its_environment_then_the_restart() {
+        let mut s = svc("web");
+        s.diagnose = Some("ps".into());
+        let mut sim = Sim::new(vec![s]);
+        let pid = sim.pid_of(0);
+        sim.now += ms(1500);
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid,
+                exit: Exit::Signal(9),
+            },
+        );
+        let a = sim.sup.poll_action(); // the death line
+        assert!(matches!(a, Some(Action::Log(..))));
+        let Some(Action::Spawn {
+            proc: Proc::Diagnose(0),
+            env,
+        }) = sim.sup.poll_action()
+        else {
+            panic!("no diagnose");
+        };
+        for (k, v) in [
+            ("UPKEEP_SERVICE", "web"),
+            ("UPKEEP_PID", &pid.to_string()[..]),
+            ("UPKEEP_EXIT_SIGNAL", "KILL"),
+            ("UPKEEP_UPTIME_MS", "1500"),
+            ("UPKEEP_RESTARTS", "1"),
+        ] {
+            assert!(
+                env.contains(&(k.to_string(), v.to_string())),
+                "{k} in {env:?}"
+            );
+        }
+        sim.sup.handle_event(
+            sim.now,
+            Event::Spawned {
+                proc: Proc::Diagnose(0),
+                pid: 555,
+            },
+        );
+        sim.run();
+        assert!(matches!(
+            sim.sup.services[0].state,
+            State::Diagnosing { .. }
+        ));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: 555,
+                exit: Exit::Code(0),
+            },
+        );
+        sim.run();
+        assert!(matches!(sim.sup.services[0].state, State::Running { .. }));
+    }
+
+    #[test]
+    fn diagnose_overrun_is_killed_and_the_restart_goes_on() {
+        let mut s = svc("web");
+        s.diagnose = Some("sleep 100".into());
+        s.diagnose_timeout = ms(500);
+        let mut sim = Sim::new(vec![s]);
+        sim.kill(0, Exit::Code(1));
+        let State::Diagnosing {
+            pid: Some(diag), ..
+        } = sim.sup.services[0].state
+        else {
+            panic!("{:?}", sim.sup.services[0].state);
+        };
+        let acts = sim.advance(ms(500));
+        assert!(acts.contains(&Action::Kill {
+            pid: diag,
+            sig: libc::SIGKILL,
+            group: true
+        }));
+        assert!(matches!(sim.sup.services[0].state, State::Running { .. }));
+    }
+
+    #[test]
+    fn leftovers_get_the_stop_signal_then_sigkill() {
+        let mut s = svc("web");
+        s.stop_timeout = ms(300);
+        let mut sim = Sim::new(vec![s]);
+        let pid = sim.pid_of(0);
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid,
+                exit: Exit::Signal(9),
+            },
+        );
+        let acts: Vec<Action> = std::iter::from_fn(|| sim.sup.poll_action()).collect();
+        assert!(acts.contains(&Action::ProbeGroup { svc: 0, pgid: pid }));
+        sim.sup.handle_event(
+            sim.now,
+            Event::GroupProbed {
+                svc: 0,
+                alive: true,
+            },
+        );
+        let acts = sim.run();
+        assert!(acts.contains(&Action::Kill {
+            pid,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        assert!(
+            matches!(sim.sup.services[0].state, State::Cleaning { .. }),
+            "no restart while leftovers live"
+        );
+        let acts = sim.advance(ms(300));
+        assert!(acts.contains(&Action::Kill {
+            pid,
+            sig: libc::SIGKILL,
+            group: true
+        }));
+        assert!(matches!(sim.sup.services[0].state, State::Running { .. }));
+    }
+
+    #[test]
+    fn spawn_failure_is_a_quick_death() {
+        let mut sim = Sim::new(vec![svc("web")]);
+        sim.kill(0, Exit::Code(1));
+        sim.now += ms(100);
+        sim.sup.handle_timeout(sim.now);
+        assert!(matches!(
+            sim.sup.poll_action(),
+            Some(Action::Spawn {
+                proc: Proc::Service(0),
+                ..
+            })
+        ));
+        sim.sup.handle_event(
+            sim.now,
+            Event::SpawnFailed {
+                proc: Proc::Service(0),
+                status: 127,
+                reason: "not found".into(),
+            },
+        );
+        sim.run();
+        assert_eq!(
+            sim.sup.services[0].state,
+            State::Backoff {
+                until: sim.now + ms(200)
+            }
+        );
+        assert!(
+            sim.log
+                .iter()
+                .any(|l| l.contains("web: cannot start x: not found; restarting in 0.2s")),
+            "{:#?}",
+            sim.log
+        );
+    }
+
+    #[test]
+    fn stop_during_backoff_and_stop_wins_over_a_death() {
+        let mut sim = Sim::new(vec![svc("a"), svc("b")]);
+        sim.kill(0, Exit::Code(1));
+        let pid_b = sim.pid_of(1);
+        // One wake-up: TERM first, then b's death. Nothing restarts.
+        sim.sup.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: pid_b,
+                exit: Exit::Signal(15),
+            },
+        );
+        let acts = sim.run();
+        assert!(
+            !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
+            "{acts:?}"
+        );
+        assert_eq!(acts.last(), Some(&Action::Exit(0)));
+    }
+
+    #[test]
+    fn shutdown_in_reverse_after_order_with_sigkill_for_the_stubborn() {
+        let db = svc("db");
+        let mut web = svc("web");
+        web.after = vec!["db".into()];
+        web.stop_timeout = ms(1000);
+        let mut sim = Sim::new(vec![db, web]);
+        let (db_pid, web_pid) = (sim.pid_of(0), sim.pid_of(1));
+        sim.sup.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+        let acts = sim.run();
+        let kills: Vec<i32> = acts
+            .iter()
+            .filter_map(|a| match a {
+                Action::Kill { pid, .. } => Some(*pid),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kills, vec![web_pid], "db must wait for web");
+        let acts = sim.advance(ms(1000));
+        assert!(acts.contains(&Action::Kill {
+            pid: web_pid,
+            sig: libc::SIGKILL,
+            group: true
+        }));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: web_pid,
+                exit: Exit::Signal(9),
+            },
+        );
+        let acts = sim.run();
+        assert!(acts.contains(&Action::Kill {
+            pid: db_pid,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: db_pid,
+                exit: Exit::Signal(15),
+            },
+        );
+        assert_eq!(sim.run().last(), Some(&Action::Exit(0)));
+    }
+
+    #[test]
+    fn second_term_kills_at_once() {
+        let mut sim = Sim::new(vec![svc("a")]);
+        let pid = sim.pid_of(0);
+        sim.sup.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+        sim.run();
+        sim.sup.handle_event(sim.now, Event::Signal(libc::SIGINT));
+        assert!(sim.run().contains(&Action::Kill {
+            pid,
+            sig: libc::SIGKILL,
+            group: true
+        }));
+    }
+
+    #[test]
+    fn critical_service_stopping_for_good_ends_upkeep_with_its_code() {
+        let mut crit = svc("crit");
+        crit.critical = true;
+        crit.restart = Restart::Never;
+        let mut sim = Sim::new(vec![crit, svc("other")]);
+        let other = sim.pid_of(1);
+        let acts = sim.kill(0, Exit::Code(7));
+        assert!(acts.contains(&Action::Kill {
+            pid: other,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: other,
+                exit: Exit::Signal(15),
+            },
+        );
+        assert_eq!(sim.run().last(), Some(&Action::Exit(7)));
+    }
+
+    #[test]
+    fn main_command_exit_stops_services_and_sets_the_status() {
+        let now = Instant::now();
+        let mut sup = Supervisor::new(
+            Options {
+                main: Some(opts()),
+                supervising: true,
+                services: vec![svc("db")],
+                ..Default::default()
+            },
+            now,
+        );
+        let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+        // The services first, then COMMAND (the runtime spawns them in this order).
+        assert_eq!(
+            acts,
+            vec![
+                Action::Spawn {
+                    proc: Proc::Service(0),
+                    env: vec![]
+                },
+                SPAWN_MAIN
+            ]
+        );
+        sup.handle_event(
+            now,
+            Event::Spawned {
+                proc: Proc::Service(0),
+                pid: 5,
+            },
+        );
+        sup.handle_event(
+            now,
+            Event::Spawned {
+                proc: Proc::Main,
+                pid: 6,
+            },
+        );
+        sup.handle_event(
+            now,
+            Event::Exited {
+                pid: 6,
+                exit: Exit::Code(3),
+            },
+        );
+        let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+        assert!(acts.contains(&Action::Kill {
+            pid: 5,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        sup.handle_event(
+            now,
+            Event::Exited {
+                pid: 5,
+                exit: Exit::Signal(15),
+            },
+        );
+        sup.handle_event(
+            now,
+            Event::GroupProbed {
+                svc: 0,
+                alive: false,
+            },
+        );
+        let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+        assert_eq!(acts.last(), Some(&Action::Exit(3)));
+    }
+
+    #[test]
+    fn pid1_sweeps_strays_before_exiting() {
+        let now = Instant::now();
+        let mut sup = Supervisor::new(
+            Options {
+                supervising: true,
+                final_sweep: true,
+                ..Default::default()
+            },
+            now,
+        );
+        sup.handle_event(now, Event::Signal(libc::SIGTERM));
+        let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+        assert!(acts.contains(&Action::KillAll(libc::SIGTERM)));
+        sup.handle_timeout(now + SWEEP_GRACE);
+        assert_eq!(sup.poll_action(), Some(Action::KillAll(libc::SIGKILL)));
+        sup.handle_event(now + SWEEP_GRACE, Event::NoChildren);
+        assert_eq!(
+            sup.poll_action().map(|a| matches!(a, Action::Log(..))),
+            Some(true)
+        );
+        assert_eq!(sup.poll_action(), Some(Action::Exit(0)));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_duration(ms(0)), "0s");
+        assert_eq!(fmt_duration(ms(100)), "0.1s");
+        assert_eq!(fmt_duration(ms(12)), "0.012s");
+        assert_eq!(fmt_duration(ms(3200)), "3.2s");
+        assert_eq!(fmt_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(fmt_duration(Duration::from_secs(7300)), "2h01m");
     }
 
     #[test]

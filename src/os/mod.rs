@@ -23,3 +23,15 @@ pub fn send_signal(pid: i32, sig: i32, group: bool) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Whether any process is left in process group `pgid` (EPERM: there is one, not ours).
+pub fn group_exists(pgid: i32) -> bool {
+    if pgid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence.
+    if unsafe { libc::kill(-pgid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

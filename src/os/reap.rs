@@ -9,16 +9,22 @@ use nix::unistd::Pid;
 
 use crate::supervisor::Exit;
 
-/// Every child that has ended since the last call, with how it ended.
-pub fn reap_all() -> Vec<(i32, Exit)> {
+/// Every child that has ended since the last call, with how it ended, and whether upkeep
+/// has no children left at all (ECHILD).
+pub fn reap_all() -> (Vec<(i32, Exit)>, bool) {
     let mut reaped = Vec::new();
+    let mut none_left = false;
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) => reaped.push((pid.as_raw(), Exit::Code(code))),
             Ok(WaitStatus::Signaled(pid, sig, _)) => {
                 reaped.push((pid.as_raw(), Exit::Signal(sig as i32)))
             }
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+            Ok(WaitStatus::StillAlive) => break,
+            Err(Errno::ECHILD) => {
+                none_left = true;
+                break;
+            }
             // Stopped/continued reports are not asked for; skip them if they come.
             Ok(_) => continue,
             Err(Errno::EINTR) => continue,
@@ -28,5 +34,5 @@ pub fn reap_all() -> Vec<(i32, Exit)> {
             }
         }
     }
-    reaped
+    (reaped, none_left)
 }

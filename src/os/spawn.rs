@@ -18,7 +18,6 @@ pub enum Grouping {
     /// Own process group, made the terminal's foreground group when stdin is a terminal (tini):
     /// Ctrl-C and Ctrl-Z reach the command, not upkeep.
     ForegroundGroup,
-    #[allow(dead_code)] // services, next
     /// Own session (so own group, no controlling terminal): signalled as a whole with killpg.
     Session,
 }

@@ -174,3 +174,15 @@ pub fn kill_tree(child: &mut Child) {
     kill(pid, libc::SIGKILL);
     let _ = child.wait();
 }
+
+/// A running upkeep that is killed, with its children's groups, when the test ends (even by
+/// a failed assertion), so that no test leaves processes behind.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            kill_tree(&mut self.0);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Supervising services from a config, on the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// Starts `upkeep -c DIR/upkeep.toml [extra...]` with its log in DIR/log.
+fn start(dir: &TempDir, config: &str, extra: &[&str]) -> Running {
+    let cfg = dir.write("upkeep.toml", config);
+    let child = Command::new(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .args(extra)
+        .env_remove("UPKEEP_LOG")
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    Running(child)
+}
+
+fn log_has(dir: &TempDir, needle: &str) -> bool {
+    dir.read("log").contains(needle)
+}
+
+fn wait_log(dir: &TempDir, needle: &str) {
+    assert!(
+        wait_for(Duration::from_secs(10), || log_has(dir, needle)),
+        "{needle:?} not in log:\n{}",
+        dir.read("log")
+    );
+}
+
+fn pid_in(dir: &TempDir, file: &str) -> i32 {
+    let mut pid = 0;
+    assert!(wait_for(Duration::from_secs(10), || {
+        pid = dir.read(file).trim().parse().unwrap_or(0);
+        pid > 0
+    }));
+    pid
+}
+
+#[test]
+fn a_killed_service_is_diagnosed_then_restarted() {
+    let dir = TempDir::new("restart");
+    let d = dir.0.display();
+    let mut up = start(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = "echo $$ > {d}/pid; exec sleep 1000"
+diagnose = "echo code=$UPKEEP_EXIT_CODE sig=$UPKEEP_EXIT_SIGNAL svc=$UPKEEP_SERVICE pid=$UPKEEP_PID restarts=$UPKEEP_RESTARTS"
+"#
+        ),
+        &[],
+    );
+    let first = pid_in(&dir, "pid");
+    std::fs::remove_file(dir.path("pid")).unwrap();
+    kill(first, libc::SIGKILL);
+    let second = pid_in(&dir, "pid");
+    assert_ne!(first, second);
+    wait_log(&dir, &format!("web started, pid {second}"));
+    let log = dir.read("log");
+    let death = log.find("web killed by signal KILL after").expect(&log);
+    let diag = log
+        .find(&format!(
+            "web diagnose: code= sig=KILL svc=web pid={first} restarts=1"
+        ))
+        .expect(&log);
+    let restart = log.find(&format!("web started, pid {second}")).unwrap();
+    assert!(death < diag && diag < restart, "{log}");
+    assert!(log.contains("(restart 1)"), "{log}");
+    kill(up.0.id() as i32, libc::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut up.0, Duration::from_secs(10)).code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn shutdown_is_ordered_and_kills_the_stubborn_with_their_children() {
+    let dir = TempDir::new("shutdown");
+    let d = dir.0.display();
+    let mut up = start(
+        &dir,
+        &format!(
+            r#"
+[service.db]
+command = "trap 'echo db >> {d}/order; exit 0' TERM; while :; do sleep 0.05; done"
+
+[service.web]
+command = "trap 'echo web >> {d}/order; exit 0' TERM; while :; do sleep 0.05; done"
+after = ["db"]
+
+[service.stubborn]
+command = "sleep 1000 & echo $! > {d}/grandchild; trap '' TERM; while :; do sleep 0.05; done"
+stop_timeout = "500ms"
+"#
+        ),
+        &[],
+    );
+    let grandchild = pid_in(&dir, "grandchild");
+    wait_log(&dir, "web started");
+    assert!(log_has(&dir, "db started"));
+    let log = dir.read("log");
+    assert!(log.find("db started").unwrap() < log.find("web started").unwrap());
+    kill(up.0.id() as i32, libc::SIGTERM);
+    let status = wait_exit(&mut up.0, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(dir.read("order"), "web\ndb\n", "{}", dir.read("log"));
+    assert!(log_has(
+        &dir,
+        "stubborn did not stop within 0.5s; killing its process group"
+    ));
+    assert!(
+        !alive(grandchild),
+        "the stubborn service's background child survived"
+    );
+}
+
+#[test]
+fn a_critical_service_ends_upkeep_with_its_code() {
+    let dir = TempDir::new("critical");
+    let mut up = start(
+        &dir,
+        r#"
+[service.other]
+command = ["sleep", "1000"]
+
+[service.crit]
+command = "sleep 0.2; exit 7"
+critical = true
+restart = "on-failure"
+give_up_after = 2
+restart_delay = "10ms"
+"#,
+        &[],
+    );
+    let status = wait_exit(&mut up.0, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(7), "{}", dir.read("log"));
+    assert!(log_has(&dir, "giving up after 2 quick deaths"));
+    assert!(log_has(&dir, "other stopping"));
+}
+
+#[test]
+fn combined_mode_exits_with_the_commands_status() {
+    let dir = TempDir::new("combined");
+    let mut up = start(
+        &dir,
+        "[service.db]\ncommand = [\"sleep\", \"1000\"]\n",
+        &["--", "sh", "-c", "sleep 0.3; exit 42"],
+    );
+    let status = wait_exit(&mut up.0, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(42), "{}", dir.read("log"));
+    assert!(log_has(&dir, "db stopping"));
+}
+
+#[test]
+fn a_missing_binary_is_retried_with_backoff_not_in_a_tight_loop() {
+    let dir = TempDir::new("missing");
+    let mut up = start(
+        &dir,
+        "[service.ghost]\ncommand = [\"/nonexistent/ghost\"]\n[service.ok]\ncommand = [\"sleep\", \"1000\"]\n",
+        &[],
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    let attempts = dir.read("log").matches("ghost: cannot start").count();
+    // 0, 0.1, 0.3, 0.7, 1.5 s: five attempts in 1.6 s, not hundreds.
+    assert!(
+        (3..=6).contains(&attempts),
+        "{attempts} attempts:\n{}",
+        dir.read("log")
+    );
+    assert!(log_has(
+        &dir,
+        "ghost: cannot start /nonexistent/ghost: not found"
+    ));
+    assert!(log_has(&dir, "ok started"));
+    kill(up.0.id() as i32, libc::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut up.0, Duration::from_secs(10)).code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn services_start_clean_as_the_configured_user_in_their_own_session() {
+    let dir = TempDir::new("clean");
+    let d = dir.0.display();
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let up = start(
+        &dir,
+        &format!(
+            r#"
+[service.probe]
+command = "id -u > {d}/uid; id -g > {d}/gid; pwd > {d}/pwd; echo $MODE $HOME > {d}/env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {d}/sig; ls /proc/$$/fd | tr '\n' ' ' > {d}/fds; cut -d' ' -f1,5,6 /proc/$$/stat > {d}/ids; sleep 1000"
+user = "nobody"
+directory = "/tmp"
+env = {{ MODE = "prod" }}
+"#
+        ),
+        &[],
+    );
+    assert!(wait_for(Duration::from_secs(10), || !dir
+        .read("ids")
+        .is_empty()));
+    assert_eq!(dir.read("uid").trim(), "65534");
+    assert_eq!(dir.read("gid").trim(), "65534");
+    assert_eq!(dir.read("pwd").trim(), "/tmp");
+    assert_eq!(dir.read("env").trim(), "prod /nonexistent");
+    assert_eq!(
+        dir.read("sig"),
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
+    assert_eq!(dir.read("fds").trim(), "0 1 2");
+    // pid, process group and session are the same number: it leads its own session.
+    let ids: Vec<String> = dir
+        .read("ids")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[0], ids[2]);
+    drop(up);
+}
+
+#[test]
+fn config_errors_exit_2_with_positions() {
+    let dir = TempDir::new("cfgerr");
+    let cfg = dir.write(
+        "bad.toml",
+        "[service.a]\ncommand = []\nrestrat = \"always\"\nstop_signal = \"NOPE\"\nafter = [\"b\"]\n",
+    );
+    let path = cfg.to_str().unwrap();
+    for args in [vec!["check", "-c", path], vec!["-c", path]] {
+        let (code, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}");
+        for want in [
+            format!("{path}:2:11: service `a` `command`: the command is empty"),
+            format!("{path}:3:1: unknown key `restrat` in [service.a]; did you mean `restart`?"),
+            format!("{path}:4:15: service `a` `stop_signal`: unknown signal \"NOPE\""),
+            format!("{path}:5:10: service `a`: `after` names unknown service `b`"),
+        ] {
+            assert!(err.contains(&want), "{want:?} not in {err}");
+        }
+    }
+    let good = dir.write("good.toml", "[service.a]\ncommand = [\"true\"]\n");
+    let out = Command::new(BIN)
+        .args(["check", "-c", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{}: ok (1 services, 0 watches)", good.display())
+    );
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/upkeep.toml");
+    let (code, err) = run(&["check", "-c", example]);
+    assert_eq!(code, 0, "{err}");
+}
