@@ -267,3 +267,61 @@ fn the_example_config_is_valid() {
     let (code, err) = run(&["check", "-c", example]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn restart_never_and_on_failure_are_honoured() {
+    let dir = TempDir::new("policies");
+    let up = start(
+        &dir,
+        r#"
+[service.once]
+command = "exit 1"
+restart = "never"
+
+[service.clean]
+command = "sleep 0.1; exit 0"
+restart = "on-failure"
+
+[service.failing]
+command = "sleep 0.1; exit 2"
+restart = "on-failure"
+restart_delay = "10ms"
+"#,
+        &[],
+    );
+    wait_log(&dir, "once exited with status 1 after");
+    wait_log(&dir, "not restarting (restart = never)");
+    wait_log(&dir, "clean exited with status 0 after");
+    wait_log(&dir, "not restarting (restart = on-failure)");
+    wait_log(&dir, "failing exited with status 2");
+    wait_log(&dir, "(restart 2)");
+    let log = dir.read("log");
+    assert_eq!(log.matches("once started").count(), 1, "{log}");
+    assert_eq!(log.matches("clean started").count(), 1, "{log}");
+    drop(up);
+}
+
+#[test]
+fn a_daemonizing_service_leaves_no_zombie() {
+    let dir = TempDir::new("daemon");
+    let d = dir.0.display();
+    // Forks a child that detaches (setsid), then exits once it has: the classic daemon.
+    let up = start(
+        &dir,
+        &format!(
+            "[service.d]\ncommand = \"setsid sh -c 'echo $$ > {d}/daemon; exec sleep 1000' & while [ ! -s {d}/daemon ]; do sleep 0.01; done; exit 0\"\nrestart = \"never\"\n"
+        ),
+        &[],
+    );
+    let daemon = pid_in(&dir, "daemon");
+    wait_log(&dir, "d exited with status 0");
+    kill(daemon, libc::SIGKILL);
+    let upkeep = up.0.id() as i32;
+    assert!(
+        wait_for(Duration::from_secs(5), || !alive(daemon)
+            && zombies_of(upkeep) == 0),
+        "zombies of upkeep: {}",
+        zombies_of(upkeep)
+    );
+    drop(up);
+}
