@@ -232,37 +232,27 @@ impl<'t> Fields<'t, '_, '_> {
         );
     }
 
-    fn string(&mut self, key: &str) -> Option<String> {
-        let item = self.item(key)?;
-        match item.as_str() {
-            Some(s) => Some(s.to_string()),
-            None => {
-                self.wrong(key, "a string");
-                None
-            }
+    /// The value at `key` converted by `get`, or an "expected `want`" error.
+    fn typed<T>(&mut self, key: &str, want: &str, get: impl Fn(&Item) -> Option<T>) -> Option<T> {
+        let value = get(self.item(key)?);
+        if value.is_none() {
+            self.wrong(key, want);
         }
+        value
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        self.typed(key, "a string", |i| i.as_str().map(str::to_string))
     }
 
     fn boolean(&mut self, key: &str) -> Option<bool> {
-        let item = self.item(key)?;
-        match item.as_bool() {
-            Some(b) => Some(b),
-            None => {
-                self.wrong(key, "true or false");
-                None
-            }
-        }
+        self.typed(key, "true or false", Item::as_bool)
     }
 
     fn count(&mut self, key: &str) -> Option<u32> {
-        let item = self.item(key)?;
-        match item.as_integer().and_then(|n| u32::try_from(n).ok()) {
-            Some(n) => Some(n),
-            None => {
-                self.wrong(key, "a whole number >= 0");
-                None
-            }
-        }
+        self.typed(key, "a whole number >= 0", |i| {
+            i.as_integer().and_then(|n| u32::try_from(n).ok())
+        })
     }
 
     fn duration(&mut self, key: &str) -> Option<Duration> {

@@ -351,15 +351,7 @@ impl Supervisor {
                             fmt_duration(timeout)
                         ),
                     );
-                    self.kill(pid, libc::SIGKILL, true);
-                    self.set_state(
-                        i,
-                        State::Stopping {
-                            pid,
-                            since,
-                            kill_at: None,
-                        },
-                    );
+                    self.kill_service(i, pid, since);
                 }
                 _ => {}
             }
@@ -932,6 +924,19 @@ impl Supervisor {
         }
     }
 
+    /// SIGKILL to the service's whole group; it stays Stopping until its death is reaped.
+    fn kill_service(&mut self, i: usize, pid: i32, since: Instant) {
+        self.kill(pid, libc::SIGKILL, true);
+        self.set_state(
+            i,
+            State::Stopping {
+                pid,
+                since,
+                kill_at: None,
+            },
+        );
+    }
+
     fn kill_everything(&mut self) {
         if let MainState::Running { pid } = self.main {
             self.kill(pid, libc::SIGKILL, true);
@@ -939,15 +944,7 @@ impl Supervisor {
         for i in 0..self.services.len() {
             match self.svc(i).map(|s| s.state) {
                 Some(State::Running { pid, since } | State::Stopping { pid, since, .. }) => {
-                    self.kill(pid, libc::SIGKILL, true);
-                    self.set_state(
-                        i,
-                        State::Stopping {
-                            pid,
-                            since,
-                            kill_at: None,
-                        },
-                    );
+                    self.kill_service(i, pid, since);
                 }
                 Some(State::Cleaning { pgid, .. }) => {
                     self.kill(pgid, libc::SIGKILL, true);
