@@ -325,3 +325,46 @@ fn a_daemonizing_service_leaves_no_zombie() {
     );
     drop(up);
 }
+
+#[test]
+fn a_signal_storm_during_a_crash_loop_is_survived() {
+    let dir = TempDir::new("storm");
+    let up = start(
+        &dir,
+        r#"
+[service.crashy]
+command = "exit 1"
+restart_delay = "10ms"
+restart_delay_max = "50ms"
+diagnose = "echo diag"
+
+[service.steady]
+command = ["sleep", "1000"]
+"#,
+        &[],
+    );
+    wait_log(&dir, "crashy exited with status 1");
+    let pid = up.0.id() as i32;
+    for i in 0..1000 {
+        // USR1/USR2/WINCH/CHLD: forwarded nowhere (no COMMAND), must change nothing.
+        let sig = [libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCHLD][i % 4];
+        kill(pid, sig);
+    }
+    let before = dir.read("log").matches("crashy started").count();
+    assert!(
+        wait_for(Duration::from_secs(5), || dir
+            .read("log")
+            .matches("crashy started")
+            .count()
+            > before + 3),
+        "the crash loop stopped going round:\n{}",
+        dir.read("log")
+    );
+    let mut up = up;
+    kill(pid, libc::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut up.0, Duration::from_secs(10)).code(),
+        Some(0)
+    );
+    assert!(log_has(&dir, "steady stopped"));
+}
