@@ -78,9 +78,11 @@ pub fn ignored() -> &'static [i32] {
 }
 
 fn find_ignored() -> Vec<i32> {
+    let handled = handled();
     (1..=crate::signame::max_signal())
         .filter(|&sig| {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            // Signals upkeep catches have a handler, which exec resets anyway.
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP || handled.contains(&sig) {
                 return false;
             }
             // SAFETY: a query only (null new action); the out-struct is plain data.
