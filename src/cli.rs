@@ -9,6 +9,7 @@ use crate::signame;
 pub const USAGE: &str = "\
 usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or COMMAND
        upkeep check [-c FILE]                   validate the config, print every error
+       upkeep scan [-c FILE]                    one watch pass (for cron), then exit
 
 options:
   -c, --config FILE   config file (default $UPKEEP_CONFIG, else /etc/upkeep.toml)
@@ -43,15 +44,26 @@ pub enum Cli {
     Check {
         config: Option<PathBuf>,
     },
+    /// `upkeep scan [-c FILE]`
+    Scan {
+        config: Option<PathBuf>,
+    },
     Help,
     Version,
 }
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     let mut args = args.into_iter().peekable();
-    if args.peek().and_then(|a| a.to_str()) == Some("check") {
-        args.next();
-        return parse_check(args);
+    match args.peek().and_then(|a| a.to_str()) {
+        Some("check") => {
+            args.next();
+            return parse_config_only(args, "check").map(|config| Cli::Check { config });
+        }
+        Some("scan") => {
+            args.next();
+            return parse_config_only(args, "scan").map(|config| Cli::Scan { config });
+        }
+        _ => {}
     }
     let mut run = RunArgs::default();
     while let Some(arg) = args.next() {
@@ -144,7 +156,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     Ok(Cli::Run(run))
 }
 
-fn parse_check(args: impl Iterator<Item = OsString>) -> Result<Cli, String> {
+/// The arguments of a subcommand that takes only `-c FILE`.
+fn parse_config_only(
+    args: impl Iterator<Item = OsString>,
+    name: &str,
+) -> Result<Option<PathBuf>, String> {
     let mut config = None;
     let mut args = args.map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
@@ -155,11 +171,10 @@ fn parse_check(args: impl Iterator<Item = OsString>) -> Result<Cli, String> {
             a if a.starts_with("--config=") => {
                 config = Some(a.trim_start_matches("--config=").into());
             }
-            "-h" | "--help" => return Ok(Cli::Help),
-            other => return Err(format!("check: unexpected argument {other:?}")),
+            other => return Err(format!("{name}: unexpected argument {other:?}")),
         }
     }
-    Ok(Cli::Check { config })
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -217,6 +232,7 @@ mod tests {
             })
         );
         assert!(p(&["check", "extra"]).is_err());
+        assert_eq!(p(&["scan"]), Ok(Cli::Scan { config: None }));
     }
 
     #[test]

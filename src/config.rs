@@ -24,6 +24,7 @@ pub enum Restart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogTarget {
     Stderr,
+    Stdout,
     File(PathBuf),
     Syslog,
 }
@@ -548,6 +549,7 @@ fn parse_settings(item: Option<&Item>, checker: &mut Checker) -> Settings {
     if let Some(target) = f.string("log") {
         settings.log = match target.as_str() {
             "stderr" => LogTarget::Stderr,
+            "stdout" => LogTarget::Stdout,
             "syslog" => LogTarget::Syslog,
             path => LogTarget::File(PathBuf::from(path)),
         };

@@ -42,6 +42,9 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
                 Err(e) => problem = Some(format!("cannot open log file {}: {e}", path.display())),
             }
         }
+        Some(LogTarget::Stdout) => {
+            builder.target(env_logger::Target::Stdout);
+        }
         Some(LogTarget::Syslog) => {
             problem = Some("log = \"syslog\" is not supported yet; logging to stderr".into())
         }

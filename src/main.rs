@@ -2,13 +2,16 @@
 //! Thin: arguments -> config -> logger -> runtime -> exit code.
 
 mod accounts;
+mod childlog;
 mod cli;
 mod config;
 mod logging;
 mod os;
 mod runtime;
+mod scan;
 mod signame;
 mod supervisor;
+mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -59,6 +62,23 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             };
+        }
+        cli::Cli::Scan { config } => {
+            let path = config.unwrap_or_else(config::default_path);
+            let config = match config::load(&path) {
+                Ok(c) => c,
+                Err(errors) => {
+                    print_errors(&errors);
+                    return ExitCode::from(2);
+                }
+            };
+            // On stdout, for cron's mail; and only when something happened.
+            logging::init(
+                0,
+                config.settings.log_level,
+                Some(&config::LogTarget::Stdout),
+            );
+            return ExitCode::from(scan::run_once(&config).clamp(0, 255) as u8);
         }
         cli::Cli::Run(args) => args,
     };

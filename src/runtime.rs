@@ -7,16 +7,15 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::childlog::{self, ChildOutput};
 use crate::config::Config;
-use crate::os::{self, platform, reap, signals, spawn};
+use crate::os::{self, platform, proctable, reap, signals, spawn};
 use crate::supervisor::{Action, Event, Level, MainOptions, Options, Proc, Supervisor};
 
 pub struct RunSpec {
@@ -26,57 +25,6 @@ pub struct RunSpec {
     /// True when a config file is supervised (TERM means an ordered stop).
     pub supervising: bool,
     pub parent_death_signal: Option<i32>,
-}
-
-/// A diagnostic's output pipe, read line by line into the log.
-struct Diagnostic {
-    service: String,
-    pipe: std::fs::File,
-    partial: Vec<u8>,
-}
-
-impl Diagnostic {
-    /// Reads what is there without blocking; logs complete lines. Returns false at EOF.
-    fn drain(&mut self) -> bool {
-        let mut buf = [0u8; 4096];
-        loop {
-            match self.pipe.read(&mut buf) {
-                Ok(0) => return false,
-                Ok(n) => {
-                    self.partial.extend_from_slice(buf.get(..n).unwrap_or(&[]));
-                    while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-                        let line: Vec<u8> = self.partial.drain(..=end).collect();
-                        self.log_line(&line);
-                    }
-                    // A line longer than this is logged in pieces rather than held forever.
-                    if self.partial.len() > 64 * 1024 {
-                        let line = std::mem::take(&mut self.partial);
-                        self.log_line(&line);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
-            }
-        }
-    }
-
-    fn log_line(&self, line: &[u8]) {
-        let text = String::from_utf8_lossy(line);
-        log::info!(
-            "{} diagnose: {}",
-            self.service,
-            text.trim_end_matches(['\n', '\r'])
-        );
-    }
-
-    fn finish(mut self) {
-        self.drain();
-        if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.log_line(&line);
-        }
-    }
 }
 
 /// Runs until the core says to exit; returns the exit status.
@@ -99,9 +47,6 @@ pub fn run(spec: RunSpec) -> i32 {
     if let Err(e) = platform::become_subreaper() {
         log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
     }
-    if !spec.config.watches.is_empty() {
-        log::warn!("[watch] sections are not supported yet: they are ignored");
-    }
 
     let debug = log::log_enabled!(log::Level::Debug);
     let (main_argv, main_opts) = match spec.main {
@@ -113,12 +58,14 @@ pub fn run(spec: RunSpec) -> i32 {
             main: main_opts,
             supervising: spec.supervising,
             services: spec.config.services.clone(),
+            watches: spec.config.watches.clone(),
+            scan_interval: spec.config.settings.scan_interval,
             final_sweep: spec.supervising && std::process::id() == 1,
             debug,
         },
         Instant::now(),
     );
-    let mut diagnostics: HashMap<i32, Diagnostic> = HashMap::new();
+    let mut diagnostics: HashMap<i32, ChildOutput> = HashMap::new();
     loop {
         while let Some(action) = sup.poll_action() {
             let now = Instant::now();
@@ -131,6 +78,12 @@ pub fn run(spec: RunSpec) -> i32 {
                     if let Err(e) = os::send_signal(pid, sig, group) {
                         log::warn!("cannot signal pid {pid}: {e}");
                     }
+                }
+                Action::Scan => {
+                    let me = std::process::id() as i32;
+                    let mut procs = proctable::list_processes();
+                    procs.retain(|p| p.pid != me);
+                    sup.handle_event(Instant::now(), Event::ProcessTable(procs));
                 }
                 Action::ProbeGroup { svc, pgid } => {
                     let alive = os::group_exists(pgid);
@@ -160,7 +113,7 @@ pub fn run(spec: RunSpec) -> i32 {
             let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
             for pid in &diag_pids {
                 if let Some(d) = diagnostics.get(pid) {
-                    fds.push(PollFd::new(d.pipe.as_fd(), PollFlags::POLLIN));
+                    fds.push(PollFd::new(d.fd(), PollFlags::POLLIN));
                 }
             }
             match poll(&mut fds, timeout) {
@@ -196,7 +149,7 @@ pub fn run(spec: RunSpec) -> i32 {
     }
 }
 
-fn feed_reaped(sup: &mut Supervisor, diagnostics: &mut HashMap<i32, Diagnostic>, now: Instant) {
+fn feed_reaped(sup: &mut Supervisor, diagnostics: &mut HashMap<i32, ChildOutput>, now: Instant) {
     let (reaped, no_children) = reap::reap_all();
     for (pid, exit) in reaped {
         // A diagnostic's last lines are logged before the core hears it ended.
@@ -215,7 +168,7 @@ fn spawn_proc(
     env: Vec<(String, String)>,
     main_argv: &[OsString],
     config: &Config,
-    diagnostics: &mut HashMap<i32, Diagnostic>,
+    diagnostics: &mut HashMap<i32, ChildOutput>,
 ) -> Event {
     let mut output_reader = None;
     let spec = match proc {
@@ -239,23 +192,25 @@ fn spawn_proc(
         Proc::Diagnose(i) => match config.services.get(i) {
             Some(svc) => {
                 let script = svc.diagnose.clone().unwrap_or_default();
-                let argv = ["/bin/sh", "-c", &script]
-                    .iter()
-                    .map(OsString::from)
-                    .collect();
-                let mut spec = spawn::SpawnSpec::new(argv, spawn::Grouping::Session);
-                spec.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-                spec.directory.clone_from(&svc.directory);
-                match output_pipe() {
-                    Ok((read, write)) => {
-                        spec.output = Some(write);
-                        output_reader = Some((svc.name.clone(), read));
-                        Ok(spec)
-                    }
-                    Err(e) => Err(format!("cannot make a pipe: {e}")),
-                }
+                let argv = vec!["/bin/sh".into(), "-c".into(), script];
+                let label = format!("{} diagnose", svc.name);
+                logged_spec(argv, env, svc.directory.clone(), label, &mut output_reader)
             }
             None => Err("no such service".to_string()),
+        },
+        Proc::WatchDiagnose(w) | Proc::WatchStart(w) => match config.watches.get(w) {
+            Some(watch) => {
+                let (argv, what) = match proc {
+                    Proc::WatchDiagnose(_) => {
+                        let script = watch.diagnose.clone().unwrap_or_default();
+                        (vec!["/bin/sh".into(), "-c".into(), script], "diagnose")
+                    }
+                    _ => (watch.start.clone(), "start"),
+                };
+                let label = format!("{} {what}", watch.name);
+                logged_spec(argv, env, None, label, &mut output_reader)
+            }
+            None => Err("no such watch".to_string()),
         },
     };
     let result = match spec {
@@ -269,15 +224,8 @@ fn spawn_proc(
     };
     match result {
         Ok(pid) => {
-            if let Some((service, read)) = output_reader {
-                diagnostics.insert(
-                    pid,
-                    Diagnostic {
-                        service,
-                        pipe: std::fs::File::from(read),
-                        partial: Vec::new(),
-                    },
-                );
+            if let Some((label, read)) = output_reader {
+                diagnostics.insert(pid, ChildOutput::new(label, read));
             }
             Event::Spawned { proc, pid }
         }
@@ -289,12 +237,22 @@ fn spawn_proc(
     }
 }
 
-/// A pipe for a child's output: both ends close-on-exec (the child gets the write end as
-/// its stdout and stderr through dup2), the read end non-blocking.
-fn output_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-    Ok((read, write))
+/// A spec whose output goes, line by line, into the log under `label`.
+fn logged_spec(
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    directory: Option<std::path::PathBuf>,
+    label: String,
+    output_reader: &mut Option<(String, OwnedFd)>,
+) -> Result<spawn::SpawnSpec, String> {
+    let argv = argv.into_iter().map(OsString::from).collect();
+    let mut spec = spawn::SpawnSpec::new(argv, spawn::Grouping::Session);
+    spec.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    spec.directory = directory;
+    let (read, write) = childlog::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+    spec.output = Some(write);
+    *output_reader = Some((label, read));
+    Ok(spec)
 }
 
 /// A poll timeout that never undershoots: a deadline 0.4 ms away must not become 0 ms and spin.

@@ -8,8 +8,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::config::{Restart, Service};
+use crate::config::{Restart, Service, Watch};
 use crate::signame;
+use crate::watch::{self, ProcInfo};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub enum Proc {
     Service(usize),
     /// The diagnostic command of that service.
     Diagnose(usize),
+    /// The diagnostic command of the watch with this index.
+    WatchDiagnose(usize),
+    /// The start command of that watch.
+    WatchStart(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,8 @@ pub enum Event {
     },
     /// waitpid reported that upkeep has no children left.
     NoChildren,
+    /// The answer to `Action::Scan`: the process table, upkeep itself left out.
+    ProcessTable(Vec<ProcInfo>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +110,8 @@ pub enum Action {
     },
     /// Signal every process upkeep may signal (`kill(-1)`): PID 1's last sweep only.
     KillAll(i32),
+    /// Read the process table; answer with `Event::ProcessTable`.
+    Scan,
     Log(Level, String),
     /// Leave the loop and exit with this status.
     Exit(i32),
@@ -133,6 +142,9 @@ pub struct Options {
     /// COMMAND's exit stops the services; without one, upkeep is tini.
     pub supervising: bool,
     pub services: Vec<Service>,
+    pub watches: Vec<Watch>,
+    /// How often watches without an `interval` of their own are checked.
+    pub scan_interval: Duration,
     /// PID 1 only: after the services are down, TERM then KILL whatever else is left.
     pub final_sweep: bool,
     pub debug: bool,
@@ -140,6 +152,21 @@ pub struct Options {
 
 /// How long PID 1's last sweep waits between TERM and KILL.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(2);
+
+/// A watch's diagnostic is killed after this long, and its start command runs anyway.
+pub const WATCH_DIAGNOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest spacing between two start commands of a watch that stays missing.
+pub const WATCH_SPACING_MAX: Duration = Duration::from_secs(3600);
+
+/// The spacing rule of services and watches alike: `base` for the first quick death (or
+/// miss), doubled for each further one in a row, capped at `max`.
+pub fn spacing(base: Duration, max: Duration, in_a_row: u32) -> Duration {
+    let doublings = in_a_row.saturating_sub(1).min(31);
+    base.checked_mul(1u32 << doublings)
+        .unwrap_or(max)
+        .min(max.max(base))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MainState {
@@ -206,6 +233,25 @@ struct Svc {
     last_exit: Option<Exit>,
 }
 
+/// What a watch is doing between two scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WatchPhase {
+    Idle,
+    Diagnosing { pid: Option<i32>, kill_at: Instant },
+    Starting { pid: Option<i32> },
+}
+
+#[derive(Debug, Clone)]
+struct WatchRun {
+    cfg: Watch,
+    interval: Duration,
+    next_scan: Instant,
+    phase: WatchPhase,
+    /// Start commands run since it was last seen running.
+    starts: u32,
+    last_start: Option<Instant>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sweep {
     NotYet,
@@ -219,6 +265,9 @@ pub struct Supervisor {
     main: MainState,
     services: Vec<Svc>,
     start_order: Vec<usize>,
+    watches: Vec<WatchRun>,
+    /// A Scan was asked for and its answer has not come yet.
+    scan_pending: bool,
     shutting_down: bool,
     exit_status: i32,
     sweep: Sweep,
@@ -247,7 +296,25 @@ impl Supervisor {
                 last_exit: None,
             })
             .collect();
+        let watches = opts
+            .watches
+            .iter()
+            .map(|cfg| {
+                let interval = cfg.interval.unwrap_or(opts.scan_interval);
+                WatchRun {
+                    cfg: cfg.clone(),
+                    interval,
+                    // The first scan comes one interval after start-up.
+                    next_scan: now + interval,
+                    phase: WatchPhase::Idle,
+                    starts: 0,
+                    last_start: None,
+                }
+            })
+            .collect();
         let mut sup = Supervisor {
+            watches,
+            scan_pending: false,
             opts,
             main_opts,
             main,
@@ -286,6 +353,7 @@ impl Supervisor {
                     self.finish();
                 }
             }
+            Event::ProcessTable(procs) => self.process_table(now, &procs),
         }
         self.start_ready();
         self.check_done(now);
@@ -356,6 +424,31 @@ impl Supervisor {
                 _ => {}
             }
         }
+        for w in 0..self.watches.len() {
+            if let Some(WatchPhase::Diagnosing { pid, kill_at }) = self.watch_phase(w)
+                && kill_at <= now
+            {
+                if let Some(pid) = pid {
+                    self.kill(pid, libc::SIGKILL, true);
+                }
+                let name = self.watch_name(w);
+                self.log(
+                    Level::Info,
+                    format!(
+                        "{name} diagnose still running after {}; killed it",
+                        fmt_duration(WATCH_DIAGNOSE_TIMEOUT)
+                    ),
+                );
+                self.spawn_watch(w, Proc::WatchStart(w));
+            }
+        }
+        if !self.shutting_down
+            && !self.scan_pending
+            && self.watches.iter().any(|w| w.next_scan <= now)
+        {
+            self.scan_pending = true;
+            self.actions.push_back(Action::Scan);
+        }
         match self.sweep {
             Sweep::Terminating { until } if until <= now => {
                 self.actions.push_back(Action::KillAll(libc::SIGKILL));
@@ -390,7 +483,15 @@ impl Supervisor {
             Sweep::Terminating { until } | Sweep::Killing { until } => Some(until),
             Sweep::NotYet => None,
         };
-        services.chain(sweep).min()
+        let scans_wanted = !self.shutting_down && !self.scan_pending;
+        let watches = self.watches.iter().flat_map(|w| {
+            let diag = match w.phase {
+                WatchPhase::Diagnosing { kill_at, .. } => Some(kill_at),
+                _ => None,
+            };
+            scans_wanted.then_some(w.next_scan).into_iter().chain(diag)
+        });
+        services.chain(sweep).chain(watches).min()
     }
 
     // ---- events ----
@@ -413,6 +514,18 @@ impl Supervisor {
                     s.last_start = Some(now);
                     s.state = State::Running { pid, since: now };
                 }
+            }
+            Proc::WatchDiagnose(w) | Proc::WatchStart(w) => {
+                let phase = match (proc, self.watch_phase(w)) {
+                    (Proc::WatchDiagnose(_), Some(WatchPhase::Diagnosing { kill_at, .. })) => {
+                        WatchPhase::Diagnosing {
+                            pid: Some(pid),
+                            kill_at,
+                        }
+                    }
+                    _ => WatchPhase::Starting { pid: Some(pid) },
+                };
+                self.set_watch_phase(w, phase);
             }
             Proc::Diagnose(i) => {
                 if let Some(State::Diagnosing { pgid, kill_at, .. }) = self.svc(i).map(|s| s.state)
@@ -459,6 +572,22 @@ impl Supervisor {
                 let what = format!("{}: cannot start {cmd}: {reason}", self.name(i));
                 self.log_end(now, i, what, then);
                 self.after_cleaning(now, i, then);
+            }
+            Proc::WatchDiagnose(w) => {
+                let name = self.watch_name(w);
+                self.log(
+                    Level::Warn,
+                    format!("{name} diagnose: cannot run: {reason}"),
+                );
+                self.spawn_watch(w, Proc::WatchStart(w));
+            }
+            Proc::WatchStart(w) => {
+                let name = self.watch_name(w);
+                self.log(
+                    Level::Warn,
+                    format!("{name} start command cannot run: {reason}"),
+                );
+                self.set_watch_phase(w, WatchPhase::Idle);
             }
             Proc::Diagnose(i) => {
                 self.log(
@@ -537,6 +666,29 @@ impl Supervisor {
                         Then::Restart
                     };
                     return self.start_cleaning(now, i, pgid, then);
+                }
+                _ => {}
+            }
+        }
+        for w in 0..self.watches.len() {
+            match self.watch_phase(w) {
+                Some(WatchPhase::Diagnosing { pid: Some(p), .. }) if p == pid => {
+                    if exit != Exit::Code(0) {
+                        let name = self.watch_name(w);
+                        self.log(Level::Info, format!("{name} diagnose {exit}"));
+                    }
+                    self.spawn_watch(w, Proc::WatchStart(w));
+                    return;
+                }
+                Some(WatchPhase::Starting { pid: Some(p) }) if p == pid => {
+                    let name = self.watch_name(w);
+                    if exit == Exit::Code(0) {
+                        self.log(Level::Debug, format!("{name} start command done"));
+                    } else {
+                        self.log(Level::Warn, format!("{name} start command {exit}"));
+                    }
+                    self.set_watch_phase(w, WatchPhase::Idle);
+                    return;
                 }
                 _ => {}
             }
@@ -804,14 +956,8 @@ impl Supervisor {
         let Some(s) = self.svc(i) else {
             return now;
         };
-        let doublings = s.quick_deaths.saturating_sub(1).min(32);
-        let spacing = s
-            .cfg
-            .restart_delay
-            .checked_mul(1u32 << doublings.min(31))
-            .unwrap_or(s.cfg.restart_delay_max)
-            .min(s.cfg.restart_delay_max);
-        s.last_start.map_or(now, |t| t + spacing)
+        let gap = spacing(s.cfg.restart_delay, s.cfg.restart_delay_max, s.quick_deaths);
+        s.last_start.map_or(now, |t| t + gap)
     }
 
     fn spawn_service(&mut self, i: usize) {
@@ -884,6 +1030,16 @@ impl Supervisor {
                 }
                 _ => {}
             }
+        }
+        for w in 0..self.watches.len() {
+            if let Some(
+                WatchPhase::Diagnosing { pid: Some(pid), .. }
+                | WatchPhase::Starting { pid: Some(pid) },
+            ) = self.watch_phase(w)
+            {
+                self.kill(pid, libc::SIGTERM, true);
+            }
+            self.set_watch_phase(w, WatchPhase::Idle);
         }
         self.stop_ready(now);
     }
@@ -993,6 +1149,150 @@ impl Supervisor {
             );
         }
         self.actions.push_back(Action::Exit(self.exit_status));
+    }
+
+    // ---- watches ----
+
+    /// Every pid upkeep forked and still holds: these never count as a watched daemon.
+    fn own_pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        if let MainState::Running { pid } = self.main {
+            pids.push(pid);
+        }
+        for s in &self.services {
+            match s.state {
+                State::Running { pid, .. } | State::Stopping { pid, .. } => pids.push(pid),
+                State::Diagnosing { pid: Some(pid), .. } => pids.push(pid),
+                _ => {}
+            }
+        }
+        for w in &self.watches {
+            match w.phase {
+                WatchPhase::Diagnosing { pid: Some(pid), .. }
+                | WatchPhase::Starting { pid: Some(pid) } => pids.push(pid),
+                _ => {}
+            }
+        }
+        pids
+    }
+
+    /// One scan serves every watch that is due.
+    fn process_table(&mut self, now: Instant, procs: &[ProcInfo]) {
+        self.scan_pending = false;
+        if self.shutting_down {
+            return;
+        }
+        let own = self.own_pids();
+        for w in 0..self.watches.len() {
+            let Some(run) = self.watches.get(w) else {
+                continue;
+            };
+            if run.next_scan > now {
+                continue;
+            }
+            let running = watch::is_running(&run.cfg.process, procs, |pid| own.contains(&pid));
+            let (name, interval, phase, starts, last_start) = (
+                run.cfg.name.clone(),
+                run.interval,
+                run.phase,
+                run.starts,
+                run.last_start,
+            );
+            if let Some(r) = self.watches.get_mut(w) {
+                r.next_scan = now + interval;
+            }
+            if running {
+                if starts > 0 {
+                    self.log(Level::Info, format!("{name} is running again (watch)"));
+                }
+                self.set_watch_starts(w, 0, None);
+                continue;
+            }
+            if phase != WatchPhase::Idle {
+                self.log(
+                    Level::Info,
+                    format!(
+                        "{name} not running; its start command is still running, not starting another (watch)"
+                    ),
+                );
+                continue;
+            }
+            // Still missing after our starts: space them like a service's quick deaths.
+            let allowed = last_start.map_or(now, |t| {
+                t + spacing(interval, WATCH_SPACING_MAX.max(interval), starts)
+            });
+            if allowed > now {
+                self.log(
+                    Level::Info,
+                    format!(
+                        "{name} still not running after {starts} starts; next start in {} (watch)",
+                        fmt_duration(allowed.saturating_duration_since(now))
+                    ),
+                );
+                continue;
+            }
+            let text = if starts == 0 {
+                format!("{name} not running; starting it (watch)")
+            } else {
+                format!("{name} still not running after {starts} starts; starting it again (watch)")
+            };
+            self.log(Level::Info, text);
+            self.set_watch_starts(w, starts + 1, Some(now));
+            let diagnose = self
+                .watches
+                .get(w)
+                .is_some_and(|r| r.cfg.diagnose.is_some());
+            if diagnose {
+                self.set_watch_phase(
+                    w,
+                    WatchPhase::Diagnosing {
+                        pid: None,
+                        kill_at: now + WATCH_DIAGNOSE_TIMEOUT,
+                    },
+                );
+                self.spawn_watch(w, Proc::WatchDiagnose(w));
+            } else {
+                self.spawn_watch(w, Proc::WatchStart(w));
+            }
+        }
+    }
+
+    fn spawn_watch(&mut self, w: usize, proc: Proc) {
+        let Some(run) = self.watches.get(w) else {
+            return;
+        };
+        let env = vec![
+            ("UPKEEP_WATCH".to_string(), run.cfg.name.clone()),
+            ("UPKEEP_PROCESS".to_string(), run.cfg.process.clone()),
+        ];
+        if matches!(proc, Proc::WatchStart(_)) {
+            self.set_watch_phase(w, WatchPhase::Starting { pid: None });
+        }
+        self.actions.push_back(Action::Spawn { proc, env });
+    }
+
+    fn watch_phase(&self, w: usize) -> Option<WatchPhase> {
+        self.watches.get(w).map(|r| r.phase)
+    }
+
+    fn set_watch_phase(&mut self, w: usize, phase: WatchPhase) {
+        if let Some(r) = self.watches.get_mut(w) {
+            r.phase = phase;
+        }
+    }
+
+    fn set_watch_starts(&mut self, w: usize, starts: u32, last_start: Option<Instant>) {
+        if let Some(r) = self.watches.get_mut(w) {
+            r.starts = starts;
+            r.last_start = last_start;
+        }
+    }
+
+    fn watch_name(&self, w: usize) -> String {
+        self.watches
+            .get(w)
+            .map(|r| r.cfg.name.clone())
+            .unwrap_or_default()
     }
 
     // ---- helpers ----
@@ -1771,6 +2071,195 @@ mod tests {
         assert_eq!(fmt_duration(ms(3200)), "3.2s");
         assert_eq!(fmt_duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(fmt_duration(Duration::from_secs(7300)), "2h01m");
+    }
+
+    // ---- watches ----
+
+    fn watch_cfg(start: &str, diagnose: Option<&str>) -> Watch {
+        Watch {
+            name: "apache".into(),
+            process: "httpd".into(),
+            start: vec!["/bin/sh".into(), "-c".into(), start.into()],
+            diagnose: diagnose.map(str::to_string),
+            interval: Some(ms(1000)),
+        }
+    }
+
+    fn proc_named(pid: i32, comm: &str) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid: 1,
+            comm: comm.into(),
+            argv0: None,
+            zombie: false,
+        }
+    }
+
+    fn watcher(w: Watch) -> (Supervisor, Instant) {
+        let t0 = Instant::now();
+        let sup = Supervisor::new(
+            Options {
+                supervising: true,
+                watches: vec![w],
+                scan_interval: Duration::from_secs(30),
+                ..Default::default()
+            },
+            t0,
+        );
+        (sup, t0)
+    }
+
+    fn actions(sup: &mut Supervisor) -> Vec<Action> {
+        std::iter::from_fn(|| sup.poll_action()).collect()
+    }
+
+    #[test]
+    fn first_scan_comes_one_interval_after_start_up_and_serves_all() {
+        let (mut sup, t0) = watcher(watch_cfg("x", None));
+        assert_eq!(sup.poll_timeout(), Some(t0 + ms(1000)));
+        sup.handle_timeout(t0 + ms(999));
+        assert_eq!(actions(&mut sup), vec![]);
+        sup.handle_timeout(t0 + ms(1000));
+        assert_eq!(actions(&mut sup), vec![Action::Scan]);
+        // No second Scan while the first is unanswered, and no deadline in the past.
+        sup.handle_timeout(t0 + ms(1000));
+        assert_eq!(actions(&mut sup), vec![]);
+        assert_eq!(sup.poll_timeout(), None);
+        sup.handle_event(
+            t0 + ms(1000),
+            Event::ProcessTable(vec![proc_named(5, "httpd")]),
+        );
+        assert_eq!(actions(&mut sup), vec![]);
+        assert_eq!(sup.poll_timeout(), Some(t0 + ms(2000)));
+    }
+
+    #[test]
+    fn a_missing_daemon_is_diagnosed_then_started_once_at_a_time() {
+        let (mut sup, t0) = watcher(watch_cfg("apachectl start", Some("ps")));
+        let t1 = t0 + ms(1000);
+        sup.handle_timeout(t1);
+        actions(&mut sup);
+        sup.handle_event(t1, Event::ProcessTable(vec![proc_named(5, "bash")]));
+        let acts = actions(&mut sup);
+        assert!(acts.contains(&Action::Log(
+            Level::Info,
+            "apache not running; starting it (watch)".into()
+        )));
+        let env = vec![
+            ("UPKEEP_WATCH".to_string(), "apache".to_string()),
+            ("UPKEEP_PROCESS".to_string(), "httpd".to_string()),
+        ];
+        assert!(acts.contains(&Action::Spawn {
+            proc: Proc::WatchDiagnose(0),
+            env: env.clone()
+        }));
+        sup.handle_event(
+            t1,
+            Event::Spawned {
+                proc: Proc::WatchDiagnose(0),
+                pid: 50,
+            },
+        );
+        sup.handle_event(
+            t1,
+            Event::Exited {
+                pid: 50,
+                exit: Exit::Code(0),
+            },
+        );
+        assert_eq!(
+            actions(&mut sup),
+            vec![Action::Spawn {
+                proc: Proc::WatchStart(0),
+                env
+            }]
+        );
+        sup.handle_event(
+            t1,
+            Event::Spawned {
+                proc: Proc::WatchStart(0),
+                pid: 51,
+            },
+        );
+        // Next scan: still missing, the start command still runs: no second one.
+        let t2 = t0 + ms(2000);
+        sup.handle_timeout(t2);
+        actions(&mut sup);
+        // The start command itself is called httpd: upkeep's own children never count.
+        sup.handle_event(t2, Event::ProcessTable(vec![proc_named(51, "httpd")]));
+        let acts = actions(&mut sup);
+        assert!(
+            !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
+            "{acts:?}"
+        );
+        assert!(format!("{acts:?}").contains("not starting another"));
+        sup.handle_event(
+            t2,
+            Event::Exited {
+                pid: 51,
+                exit: Exit::Code(3),
+            },
+        );
+        assert!(
+            format!("{:?}", actions(&mut sup))
+                .contains("apache start command exited with status 3")
+        );
+    }
+
+    #[test]
+    fn a_daemon_that_stays_missing_gets_spaced_starts() {
+        let (mut sup, t0) = watcher(watch_cfg("false", None));
+        let mut starts = Vec::new();
+        for k in 1..=20u64 {
+            let t = t0 + ms(1000 * k);
+            sup.handle_timeout(t);
+            actions(&mut sup);
+            sup.handle_event(t, Event::ProcessTable(vec![]));
+            for a in actions(&mut sup) {
+                if let Action::Spawn {
+                    proc: Proc::WatchStart(0),
+                    ..
+                } = a
+                {
+                    starts.push(k);
+                    sup.handle_event(
+                        t,
+                        Event::Spawned {
+                            proc: Proc::WatchStart(0),
+                            pid: 60 + k as i32,
+                        },
+                    );
+                    sup.handle_event(
+                        t,
+                        Event::Exited {
+                            pid: 60 + k as i32,
+                            exit: Exit::Code(1),
+                        },
+                    );
+                    actions(&mut sup);
+                }
+            }
+            if let Some(next) = sup.poll_timeout() {
+                assert!(next > t);
+            }
+        }
+        // Scans every second; starts at 1, 2, 4, 8, 16 s: the spacing doubles.
+        assert_eq!(starts, vec![1, 2, 4, 8, 16]);
+        // Found running again: the spacing resets.
+        let t = t0 + ms(21_000);
+        sup.handle_timeout(t);
+        actions(&mut sup);
+        sup.handle_event(t, Event::ProcessTable(vec![proc_named(9, "httpd")]));
+        assert!(format!("{:?}", actions(&mut sup)).contains("apache is running again"));
+    }
+
+    #[test]
+    fn spacing_rule() {
+        assert_eq!(spacing(ms(100), ms(30_000), 0), ms(100));
+        assert_eq!(spacing(ms(100), ms(30_000), 1), ms(100));
+        assert_eq!(spacing(ms(100), ms(30_000), 4), ms(800));
+        assert_eq!(spacing(ms(100), ms(250), 10), ms(250));
+        assert_eq!(spacing(ms(100), ms(30_000), 1000), ms(30_000));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Everything that talks to the kernel. Thin: policy lives in `supervisor`.
 
 pub mod platform;
+pub mod proctable;
 pub mod reap;
 pub mod signals;
 pub mod spawn;

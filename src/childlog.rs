@@ -1,0 +1,74 @@
+//! A child's stdout and stderr, read without blocking and logged line by line.
+
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+
+/// A child's output pipe (a diagnostic's, a watch's start command's), read line by line into
+/// the log, each line prefixed with `label` ("web diagnose", "apache start").
+pub struct ChildOutput {
+    label: String,
+    pipe: std::fs::File,
+    partial: Vec<u8>,
+}
+
+impl ChildOutput {
+    pub fn new(label: String, read_end: OwnedFd) -> ChildOutput {
+        ChildOutput {
+            label,
+            pipe: std::fs::File::from(read_end),
+            partial: Vec::new(),
+        }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.pipe.as_fd()
+    }
+
+    /// Reads what is there without blocking; logs complete lines. Returns false at EOF.
+    pub fn drain(&mut self) -> bool {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.pipe.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.partial.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+                    while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = self.partial.drain(..=end).collect();
+                        self.log_line(&line);
+                    }
+                    // A line longer than this is logged in pieces rather than held forever.
+                    if self.partial.len() > 64 * 1024 {
+                        let line = std::mem::take(&mut self.partial);
+                        self.log_line(&line);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn log_line(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        log::info!("{}: {}", self.label, text.trim_end_matches(['\n', '\r']));
+    }
+
+    pub fn finish(mut self) {
+        self.drain();
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.log_line(&line);
+        }
+    }
+}
+
+/// A pipe for a child's output: both ends close-on-exec (the child gets the write end as
+/// its stdout and stderr through dup2), the read end non-blocking.
+pub fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    Ok((read, write))
+}
