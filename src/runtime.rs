@@ -57,21 +57,22 @@ pub fn run(spec: RunSpec) -> i32 {
         Options {
             main: main_opts,
             supervising: spec.supervising,
-            services: spec.config.services.clone(),
-            watches: spec.config.watches.clone(),
+            services: spec.config.services,
+            watches: spec.config.watches,
             scan_interval: spec.config.settings.scan_interval,
             final_sweep: spec.supervising && std::process::id() == 1,
             debug,
         },
         Instant::now(),
     );
+    platform::release_free_memory();
     let mut diagnostics: HashMap<i32, ChildOutput> = HashMap::new();
     loop {
         while let Some(action) = sup.poll_action() {
             let now = Instant::now();
             match action {
                 Action::Spawn { proc, env } => {
-                    let event = spawn_proc(proc, env, &main_argv, &spec.config, &mut diagnostics);
+                    let event = spawn_proc(proc, env, &main_argv, &sup, &mut diagnostics);
                     sup.handle_event(now, event);
                 }
                 Action::Kill { pid, sig, group } => {
@@ -167,7 +168,7 @@ fn spawn_proc(
     proc: Proc,
     env: Vec<(String, String)>,
     main_argv: &[OsString],
-    config: &Config,
+    sup: &Supervisor,
     diagnostics: &mut HashMap<i32, ChildOutput>,
 ) -> Event {
     let mut output_reader = None;
@@ -178,7 +179,7 @@ fn spawn_proc(
             spec.stdin_null = false;
             Ok(spec)
         }
-        Proc::Service(i) => match config.services.get(i) {
+        Proc::Service(i) => match sup.service_config(i) {
             Some(svc) => {
                 let argv = svc.command.iter().map(OsString::from).collect();
                 let mut spec = spawn::SpawnSpec::new(argv, spawn::Grouping::Session);
@@ -189,7 +190,7 @@ fn spawn_proc(
             }
             None => Err("no such service".to_string()),
         },
-        Proc::Diagnose(i) => match config.services.get(i) {
+        Proc::Diagnose(i) => match sup.service_config(i) {
             Some(svc) => {
                 let script = svc.diagnose.clone().unwrap_or_default();
                 let argv = vec!["/bin/sh".into(), "-c".into(), script];
@@ -198,7 +199,7 @@ fn spawn_proc(
             }
             None => Err("no such service".to_string()),
         },
-        Proc::WatchDiagnose(w) | Proc::WatchStart(w) => match config.watches.get(w) {
+        Proc::WatchDiagnose(w) | Proc::WatchStart(w) => match sup.watch_config(w) {
             Some(watch) => {
                 let (argv, what) = match proc {
                     Proc::WatchDiagnose(_) => {

@@ -276,7 +276,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(opts: Options, now: Instant) -> Self {
+    pub fn new(mut opts: Options, now: Instant) -> Self {
         let main_opts = opts.main.clone().unwrap_or_default();
         let main = if opts.main.is_some() {
             MainState::NotStarted
@@ -284,11 +284,11 @@ impl Supervisor {
             MainState::Absent
         };
         let start_order = crate::config::start_order(&opts.services);
-        let services = opts
-            .services
-            .iter()
+        // Moved, not copied: with 1,000 services the config is most of upkeep's memory.
+        let services = std::mem::take(&mut opts.services)
+            .into_iter()
             .map(|cfg| Svc {
-                cfg: cfg.clone(),
+                cfg,
                 state: State::Waiting,
                 last_start: None,
                 quick_deaths: 0,
@@ -296,13 +296,13 @@ impl Supervisor {
                 last_exit: None,
             })
             .collect();
-        let watches = opts
-            .watches
-            .iter()
+        let scan_interval = opts.scan_interval;
+        let watches = std::mem::take(&mut opts.watches)
+            .into_iter()
             .map(|cfg| {
-                let interval = cfg.interval.unwrap_or(opts.scan_interval);
+                let interval = cfg.interval.unwrap_or(scan_interval);
                 WatchRun {
-                    cfg: cfg.clone(),
+                    cfg,
                     interval,
                     // The first scan comes one interval after start-up.
                     next_scan: now + interval,
@@ -1296,6 +1296,16 @@ impl Supervisor {
     }
 
     // ---- helpers ----
+
+    /// The config of service `i`, for the runtime to spawn it.
+    pub fn service_config(&self, i: usize) -> Option<&Service> {
+        self.services.get(i).map(|s| &s.cfg)
+    }
+
+    /// The config of watch `w`.
+    pub fn watch_config(&self, w: usize) -> Option<&Watch> {
+        self.watches.get(w).map(|r| &r.cfg)
+    }
 
     fn svc(&self, i: usize) -> Option<&Svc> {
         self.services.get(i)

@@ -55,3 +55,13 @@ pub fn close_inherited_on_exec() {
         }
     }
 }
+
+/// Gives freed heap back to the kernel: parsing a large config leaves megabytes that a
+/// long-running PID 1 would otherwise keep for ever.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the heap to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
