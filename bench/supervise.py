@@ -175,12 +175,12 @@ def alive(pid):
         return False
 
 
-def wait(pred, limit):
+def wait(pred, limit, step=0.002):
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if pred():
             return True
-        time.sleep(0.002)
+        time.sleep(step)
     return False
 
 
@@ -245,7 +245,8 @@ def fresh(kind, tag):
 
 
 def all_up(dirs):
-    return all(stamps(d) for d in dirs)
+    # A stat per service, not a read: the poll must not compete with the supervisor.
+    return all(os.path.exists(os.path.join(d, "stamps")) for d in dirs)
 
 
 def bench_restart(kind):
@@ -289,7 +290,7 @@ def bench_scale(kind, n, idle):
     t0 = time.monotonic()
     sup.start()
     try:
-        up = wait(lambda: all_up(dirs), 120)
+        up = wait(lambda: all_up(dirs), 120, step=0.01)
         up_s = time.monotonic() - t0 if up else None
         time.sleep(2)  # let start-up settle (daemontools' svscan rescans every 5 s: counted)
         pids = supervisor_side(sup)

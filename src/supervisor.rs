@@ -831,10 +831,7 @@ impl Supervisor {
             return self.after_cleaning(now, i, then);
         }
         if !signalled {
-            let (sig, timeout) = self
-                .svc(i)
-                .map(|s| (s.cfg.stop_signal, s.cfg.stop_timeout))
-                .unwrap_or((libc::SIGTERM, Duration::ZERO));
+            let (sig, timeout) = self.stop_policy(i);
             self.log(
                 Level::Info,
                 format!(
@@ -1060,10 +1057,7 @@ impl Supervisor {
             if !dependents_down {
                 continue;
             }
-            let (sig, timeout) = self
-                .svc(i)
-                .map(|s| (s.cfg.stop_signal, s.cfg.stop_timeout))
-                .unwrap_or((libc::SIGTERM, Duration::ZERO));
+            let (sig, timeout) = self.stop_policy(i);
             self.log(
                 Level::Info,
                 format!("{name} stopping (pid {pid}, {})", signame::name(sig)),
@@ -1182,7 +1176,8 @@ impl Supervisor {
         if self.shutting_down {
             return;
         }
-        let own = self.own_pids();
+        let mut own = self.own_pids();
+        own.sort_unstable();
         for w in 0..self.watches.len() {
             let Some(run) = self.watches.get(w) else {
                 continue;
@@ -1190,7 +1185,9 @@ impl Supervisor {
             if run.next_scan > now {
                 continue;
             }
-            let running = watch::is_running(&run.cfg.process, procs, |pid| own.contains(&pid));
+            let running = watch::is_running(&run.cfg.process, procs, |pid| {
+                own.binary_search(&pid).is_ok()
+            });
             let (name, interval, phase, starts, last_start) = (
                 run.cfg.name.clone(),
                 run.interval,
@@ -1296,6 +1293,13 @@ impl Supervisor {
     }
 
     // ---- helpers ----
+
+    /// The service's `stop_signal` and `stop_timeout`.
+    fn stop_policy(&self, i: usize) -> (i32, Duration) {
+        self.svc(i)
+            .map(|s| (s.cfg.stop_signal, s.cfg.stop_timeout))
+            .unwrap_or((libc::SIGTERM, Duration::ZERO))
+    }
 
     /// The config of service `i`, for the runtime to spawn it.
     pub fn service_config(&self, i: usize) -> Option<&Service> {
