@@ -8,6 +8,8 @@ need=()
 command -v unshare >/dev/null || need+=(util-linux)
 command -v script >/dev/null || need+=(bsdutils)
 command -v ps >/dev/null || need+=(procps)
+command -v mandoc >/dev/null || need+=(mandoc)
+command -v setsid >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
