@@ -836,7 +836,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// The known word nearest to `word`, if it is a likely typo of it.
-fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+pub fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
         .map(|k| (edit_distance(word, k), *k))

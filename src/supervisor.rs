@@ -12,6 +12,9 @@ use crate::config::{Restart, Service, Watch};
 use crate::signame;
 use crate::watch::{self, ProcInfo};
 
+mod admin;
+pub use admin::{Kind, StatusRow};
+
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -181,6 +184,8 @@ enum MainState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Then {
     Restart,
+    /// Start again at once, no spacing: a requested restart.
+    Start,
     Down,
     Fail,
 }
@@ -216,6 +221,7 @@ enum State {
         pid: i32,
         since: Instant,
         kill_at: Option<Instant>,
+        then: Then,
     },
     /// Stopped for good: exited under its restart policy, or stopped.
     Down,
@@ -231,6 +237,10 @@ struct Svc {
     quick_deaths: u32,
     restarts: u32,
     last_exit: Option<Exit>,
+    /// Stopped on request: stays down until started.
+    held: bool,
+    /// Removed or replaced by a reload: stops, then is dropped.
+    retired: bool,
 }
 
 /// What a watch is doing between two scans.
@@ -250,6 +260,27 @@ struct WatchRun {
     /// Start commands run since it was last seen running.
     starts: u32,
     last_start: Option<Instant>,
+    /// What the last scan found; None before the first.
+    seen: Option<bool>,
+    /// Stopped on request (monit's "unmonitor"): not scanned until started.
+    paused: bool,
+}
+
+impl WatchRun {
+    fn new(cfg: Watch, scan_interval: Duration, now: Instant) -> WatchRun {
+        let interval = cfg.interval.unwrap_or(scan_interval);
+        WatchRun {
+            cfg,
+            interval,
+            // The first scan comes one interval after start-up.
+            next_scan: now + interval,
+            phase: WatchPhase::Idle,
+            starts: 0,
+            last_start: None,
+            seen: None,
+            paused: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,30 +318,12 @@ impl Supervisor {
         // Moved, not copied: with 1,000 services the config is most of upkeep's memory.
         let services = std::mem::take(&mut opts.services)
             .into_iter()
-            .map(|cfg| Svc {
-                cfg,
-                state: State::Waiting,
-                last_start: None,
-                quick_deaths: 0,
-                restarts: 0,
-                last_exit: None,
-            })
+            .map(Svc::new)
             .collect();
         let scan_interval = opts.scan_interval;
         let watches = std::mem::take(&mut opts.watches)
             .into_iter()
-            .map(|cfg| {
-                let interval = cfg.interval.unwrap_or(scan_interval);
-                WatchRun {
-                    cfg,
-                    interval,
-                    // The first scan comes one interval after start-up.
-                    next_scan: now + interval,
-                    phase: WatchPhase::Idle,
-                    starts: 0,
-                    last_start: None,
-                }
-            })
+            .map(|cfg| WatchRun::new(cfg, scan_interval, now))
             .collect();
         let mut sup = Supervisor {
             watches,
@@ -409,6 +422,7 @@ impl Supervisor {
                     pid,
                     since,
                     kill_at: Some(at),
+                    then,
                 } if at <= now => {
                     let timeout = self.svc(i).map(|s| s.cfg.stop_timeout).unwrap_or_default();
                     self.log(
@@ -419,7 +433,7 @@ impl Supervisor {
                             fmt_duration(timeout)
                         ),
                     );
-                    self.kill_service(i, pid, since);
+                    self.kill_service(i, pid, since, then);
                 }
                 _ => {}
             }
@@ -444,7 +458,7 @@ impl Supervisor {
         }
         if !self.shutting_down
             && !self.scan_pending
-            && self.watches.iter().any(|w| w.next_scan <= now)
+            && self.watches.iter().any(|w| w.next_scan <= now && !w.paused)
         {
             self.scan_pending = true;
             self.actions.push_back(Action::Scan);
@@ -489,7 +503,10 @@ impl Supervisor {
                 WatchPhase::Diagnosing { kill_at, .. } => Some(kill_at),
                 _ => None,
             };
-            scans_wanted.then_some(w.next_scan).into_iter().chain(diag)
+            (scans_wanted && !w.paused)
+                .then_some(w.next_scan)
+                .into_iter()
+                .chain(diag)
         });
         services.chain(sweep).chain(watches).min()
     }
@@ -513,6 +530,10 @@ impl Supervisor {
                 if let Some(s) = self.services.get_mut(i) {
                     s.last_start = Some(now);
                     s.state = State::Running { pid, since: now };
+                }
+                // Stopped or retired while its start was under way.
+                if self.svc(i).is_some_and(|s| s.held || s.retired) {
+                    self.stop_running(now, i, pid, now, Then::Down);
                 }
             }
             Proc::WatchDiagnose(w) | Proc::WatchStart(w) => {
@@ -628,6 +649,7 @@ impl Supervisor {
                     pid: p,
                     since,
                     kill_at,
+                    then,
                 }) if p == pid => {
                     let uptime = now.saturating_duration_since(since);
                     self.log(
@@ -648,7 +670,7 @@ impl Supervisor {
                             pgid: pid,
                             signalled: true,
                             kill_at,
-                            then: Then::Down,
+                            then,
                         },
                     );
                     self.probe(i, pid);
@@ -795,6 +817,7 @@ impl Supervisor {
                 fmt_duration(self.next_start(i, now).saturating_duration_since(now)),
                 s.restarts
             ),
+            Then::Start => "restarting it (request)".to_string(),
             Then::Down if self.shutting_down => "not restarting: shutting down".to_string(),
             Then::Down => format!(
                 "not restarting (restart = {})",
@@ -871,13 +894,6 @@ impl Supervisor {
             }
             return;
         }
-        if self.opts.supervising && sig == libc::SIGHUP {
-            self.log(
-                Level::Warn,
-                "HUP: reloading the config is not available yet; nothing changed".into(),
-            );
-            return;
-        }
         match self.main {
             MainState::Running { pid } => self.actions.push_back(Action::Kill {
                 pid,
@@ -911,8 +927,13 @@ impl Supervisor {
     }
 
     fn after_cleaning(&mut self, now: Instant, i: usize, then: Then) {
-        let then = if self.shutting_down { Then::Down } else { then };
+        let kept_down = self.svc(i).is_some_and(|s| s.held || s.retired);
+        let then = match then {
+            Then::Restart | Then::Start if self.shutting_down || kept_down => Then::Down,
+            then => then,
+        };
         match then {
+            Then::Start => self.spawn_service(i),
             Then::Restart => {
                 let next = self.next_start(i, now);
                 if next <= now {
@@ -931,7 +952,7 @@ impl Supervisor {
         let Some(s) = self.svc(i) else {
             return;
         };
-        if s.cfg.critical && !self.shutting_down {
+        if s.cfg.critical && !self.shutting_down && !s.held && !s.retired {
             let status = s.last_exit.map_or(0, Exit::status) & 0xff;
             self.log(
                 Level::Warn,
@@ -979,12 +1000,19 @@ impl Supervisor {
                 continue;
             }
             let ready = self.svc(i).is_some_and(|s| {
-                s.cfg.after.iter().all(|dep| {
+                let deps_started = s.cfg.after.iter().all(|dep| {
                     self.services
                         .iter()
-                        .find(|d| d.cfg.name == *dep)
+                        .find(|d| d.cfg.name == *dep && !d.retired)
                         .is_none_or(|d| d.state != State::Waiting)
-                })
+                });
+                // A changed service starts once the old definition's run is gone.
+                let predecessor_gone = self.services.iter().all(|d| {
+                    !d.retired
+                        || d.cfg.name != s.cfg.name
+                        || matches!(d.state, State::Down | State::Failed)
+                });
+                deps_started && predecessor_gone && !s.retired
             });
             if ready {
                 self.spawn_service(i);
@@ -1057,25 +1085,36 @@ impl Supervisor {
             if !dependents_down {
                 continue;
             }
-            let (sig, timeout) = self.stop_policy(i);
-            self.log(
-                Level::Info,
-                format!("{name} stopping (pid {pid}, {})", signame::name(sig)),
-            );
-            self.kill(pid, sig, true);
-            self.set_state(
-                i,
-                State::Stopping {
-                    pid,
-                    since,
-                    kill_at: Some(now + timeout),
-                },
-            );
+            self.stop_running(now, i, pid, since, Then::Down);
         }
     }
 
+    /// Sends a running service its stop signal (to the whole group), SIGKILL at the timeout;
+    /// once it is gone, `then`.
+    fn stop_running(&mut self, now: Instant, i: usize, pid: i32, since: Instant, then: Then) {
+        let (sig, timeout) = self.stop_policy(i);
+        self.log(
+            Level::Info,
+            format!(
+                "{} stopping (pid {pid}, {})",
+                self.name(i),
+                signame::name(sig)
+            ),
+        );
+        self.kill(pid, sig, true);
+        self.set_state(
+            i,
+            State::Stopping {
+                pid,
+                since,
+                kill_at: Some(now + timeout),
+                then,
+            },
+        );
+    }
+
     /// SIGKILL to the service's whole group; it stays Stopping until its death is reaped.
-    fn kill_service(&mut self, i: usize, pid: i32, since: Instant) {
+    fn kill_service(&mut self, i: usize, pid: i32, since: Instant, then: Then) {
         self.kill(pid, libc::SIGKILL, true);
         self.set_state(
             i,
@@ -1083,6 +1122,7 @@ impl Supervisor {
                 pid,
                 since,
                 kill_at: None,
+                then,
             },
         );
     }
@@ -1094,7 +1134,7 @@ impl Supervisor {
         for i in 0..self.services.len() {
             match self.svc(i).map(|s| s.state) {
                 Some(State::Running { pid, since } | State::Stopping { pid, since, .. }) => {
-                    self.kill_service(i, pid, since);
+                    self.kill_service(i, pid, since, Then::Down);
                 }
                 Some(State::Cleaning { pgid, .. }) => {
                     self.kill(pgid, libc::SIGKILL, true);
@@ -1182,7 +1222,7 @@ impl Supervisor {
             let Some(run) = self.watches.get(w) else {
                 continue;
             };
-            if run.next_scan > now {
+            if run.next_scan > now || run.paused {
                 continue;
             }
             let running = watch::is_running(&run.cfg.process, procs, |pid| {
@@ -1197,6 +1237,7 @@ impl Supervisor {
             );
             if let Some(r) = self.watches.get_mut(w) {
                 r.next_scan = now + interval;
+                r.seen = Some(running);
             }
             if running {
                 if starts > 0 {
@@ -1309,6 +1350,13 @@ impl Supervisor {
     /// The config of watch `w`.
     pub fn watch_config(&self, w: usize) -> Option<&Watch> {
         self.watches.get(w).map(|r| &r.cfg)
+    }
+
+    /// The live (not retired) service called `name`.
+    fn service_named(&self, name: &str) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.cfg.name == name && !s.retired)
     }
 
     fn svc(&self, i: usize) -> Option<&Svc> {
@@ -2280,5 +2328,261 @@ mod tests {
     fn no_deadline_while_idle() {
         let (sup, _) = started(opts());
         assert_eq!(sup.poll_timeout(), None);
+    }
+
+    // ---- requests (control socket) ----
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn row<'a>(rows: &'a [StatusRow], name: &str) -> &'a StatusRow {
+        rows.iter().find(|r| r.name == name).expect("row")
+    }
+
+    impl Sim {
+        fn status(&self) -> Vec<StatusRow> {
+            self.sup.status(self.now, &[]).unwrap()
+        }
+
+        fn pid_named(&self, name: &str) -> Option<i32> {
+            row(&self.status(), name).pid
+        }
+
+        /// The runtime's view of a stop signal arriving: the service dies of it.
+        fn die(&mut self, name: &str, exit: Exit) {
+            let pid = self.pid_named(name).expect("a pid");
+            self.sup.handle_event(self.now, Event::Exited { pid, exit });
+            self.run();
+        }
+    }
+
+    #[test]
+    fn stop_keeps_a_service_down_until_start() {
+        let mut sim = Sim::new(vec![svc("web"), svc("db")]);
+        let web = sim.pid_named("web").unwrap();
+        sim.sup.stop(sim.now, &names(&["web"])).unwrap();
+        let acts = sim.run();
+        assert!(acts.contains(&Action::Kill {
+            pid: web,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        assert!(!sim.sup.settled(&names(&["web"])));
+        sim.die("web", Exit::Signal(libc::SIGTERM));
+        assert!(sim.sup.settled(&names(&["web"])));
+        let rows = sim.status();
+        assert_eq!(row(&rows, "web").state, "stopped");
+        assert!(row(&rows, "web").healthy, "a requested stop is not a fault");
+        assert_eq!(row(&rows, "db").state, "running");
+        // Time passes: no restart.
+        sim.advance(Duration::from_secs(3600));
+        assert_eq!(row(&sim.status(), "web").state, "stopped");
+        sim.sup.start(sim.now, &names(&["web"])).unwrap();
+        sim.run();
+        let again = sim.pid_named("web").unwrap();
+        assert_ne!(again, web);
+        assert_eq!(row(&sim.status(), "web").state, "running");
+    }
+
+    #[test]
+    fn restart_is_immediate_and_start_clears_failed() {
+        let mut flaky = svc("flaky");
+        flaky.give_up_after = 1;
+        let mut sim = Sim::new(vec![svc("web"), flaky]);
+        let web = sim.pid_named("web").unwrap();
+        sim.sup.restart(sim.now, &names(&["web"])).unwrap();
+        sim.run();
+        sim.die("web", Exit::Signal(libc::SIGTERM));
+        let new = sim.pid_named("web").unwrap();
+        assert_ne!(new, web);
+        assert!(sim.sup.settled(&names(&["web"])));
+        sim.die("flaky", Exit::Code(1));
+        let rows = sim.status();
+        assert_eq!(row(&rows, "flaky").state, "failed");
+        assert!(!row(&rows, "flaky").healthy);
+        assert_eq!(row(&rows, "flaky").last_exit, Some(Exit::Code(1)));
+        sim.sup.start(sim.now, &names(&["flaky"])).unwrap();
+        sim.run();
+        assert_eq!(row(&sim.status(), "flaky").state, "running");
+    }
+
+    #[test]
+    fn stopping_a_critical_service_does_not_stop_everything() {
+        let mut db = svc("db");
+        db.critical = true;
+        let mut sim = Sim::new(vec![db, svc("web")]);
+        sim.sup.stop(sim.now, &names(&["db"])).unwrap();
+        sim.run();
+        sim.die("db", Exit::Signal(libc::SIGTERM));
+        assert!(!sim.sup.is_shutting_down());
+        assert_eq!(row(&sim.status(), "web").state, "running");
+    }
+
+    #[test]
+    fn bad_requests_change_nothing() {
+        let mut sim = Sim::new(vec![svc("web"), svc("db")]);
+        sim.sup.stop(sim.now, &names(&["db"])).unwrap();
+        sim.run();
+        sim.die("db", Exit::Signal(libc::SIGTERM));
+        let before = sim.status();
+        let err = sim
+            .sup
+            .stop(sim.now, &names(&["web", "wbe2x"]))
+            .unwrap_err();
+        assert!(err.contains("wbe2x"), "{err}");
+        assert!(
+            sim.sup
+                .stop(sim.now, &names(&["web", "weeb"]))
+                .unwrap_err()
+                .contains("did you mean \"web\"")
+        );
+        assert!(sim.sup.start(sim.now, &[]).is_err());
+        // db is down: signalling both refuses, and web gets nothing either.
+        let err = sim
+            .sup
+            .signal_services(libc::SIGHUP, &names(&["web", "db"]))
+            .unwrap_err();
+        assert!(err.contains("db is not running (stopped)"), "{err}");
+        assert!(sim.run().is_empty());
+        assert_eq!(sim.status(), before);
+        assert!(sim.sup.status(sim.now, &names(&["nope"])).is_err());
+    }
+
+    #[test]
+    fn signal_goes_to_the_services_process() {
+        let mut sim = Sim::new(vec![svc("web")]);
+        let web = sim.pid_named("web").unwrap();
+        sim.sup
+            .signal_services(libc::SIGHUP, &names(&["web"]))
+            .unwrap();
+        let acts = sim.run();
+        assert!(acts.contains(&Action::Kill {
+            pid: web,
+            sig: libc::SIGHUP,
+            group: false
+        }));
+    }
+
+    #[test]
+    fn reload_touches_only_what_changed() {
+        let mut sim = Sim::new(vec![svc("keep"), svc("change"), svc("drop")]);
+        let keep = sim.pid_named("keep").unwrap();
+        let change = sim.pid_named("change").unwrap();
+        let drop = sim.pid_named("drop").unwrap();
+        let mut changed = svc("change");
+        changed.command = vec!["y".into()];
+        let summary = sim
+            .sup
+            .reload(
+                sim.now,
+                vec![svc("keep"), changed, svc("new")],
+                Vec::new(),
+                ms(1000),
+            )
+            .unwrap();
+        assert_eq!(
+            summary,
+            names(&[
+                "change: changed; restarting it",
+                "new: added",
+                "drop: removed"
+            ])
+        );
+        let acts = sim.run();
+        assert!(acts.contains(&Action::Kill {
+            pid: change,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        assert!(acts.contains(&Action::Kill {
+            pid: drop,
+            sig: libc::SIGTERM,
+            group: true
+        }));
+        let rows = sim.status();
+        let listed: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(listed, ["keep", "change", "new"]);
+        assert_eq!(row(&rows, "keep").pid, Some(keep));
+        assert_eq!(row(&rows, "new").state, "running");
+        // The new definition waits for the old run to be gone.
+        assert_eq!(row(&rows, "change").state, "waiting");
+        assert!(!sim.sup.settled(&names(&["change"])));
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: change,
+                exit: Exit::Signal(15),
+            },
+        );
+        sim.run();
+        let started = sim.pid_named("change").unwrap();
+        assert_ne!(started, change);
+        assert_eq!(sim.sup.service_config(1).unwrap().command, ["y"]);
+        sim.sup.handle_event(
+            sim.now,
+            Event::Exited {
+                pid: drop,
+                exit: Exit::Signal(15),
+            },
+        );
+        sim.run();
+        // A second reload with the same config changes nothing and forgets the retired.
+        let mut changed = svc("change");
+        changed.command = vec!["y".into()];
+        let summary = sim
+            .sup
+            .reload(
+                sim.now,
+                vec![svc("keep"), changed, svc("new")],
+                Vec::new(),
+                ms(1000),
+            )
+            .unwrap();
+        assert!(summary.is_empty());
+        assert!(sim.run().iter().all(|a| matches!(a, Action::Log(..))));
+        assert_eq!(sim.sup.services.len(), 3);
+    }
+
+    #[test]
+    fn reload_of_watches_keeps_their_state() {
+        let (mut sup, t0) = watcher(watch_cfg("true", None));
+        sup.stop(t0, &names(&["apache"])).unwrap();
+        actions(&mut sup);
+        let mut other = watch_cfg("true", None);
+        other.name = "other".into();
+        let summary = sup
+            .reload(
+                t0,
+                Vec::new(),
+                vec![watch_cfg("true", None), other],
+                ms(1000),
+            )
+            .unwrap();
+        assert_eq!(summary, names(&["other: added (watch)"]));
+        let rows = sup.status(t0, &[]).unwrap();
+        assert_eq!(row(&rows, "apache").state, "paused");
+        assert_eq!(row(&rows, "other").state, "unknown");
+        assert_eq!(row(&rows, "other").kind, Kind::Watch);
+    }
+
+    #[test]
+    fn shutdown_request_stops_in_order_and_exits_zero() {
+        let mut db = svc("db");
+        db.critical = true;
+        let mut web = svc("web");
+        web.after = vec!["db".into()];
+        let mut sim = Sim::new(vec![db, web]);
+        sim.sup.shutdown(sim.now);
+        sim.run();
+        assert!(sim.sup.start(sim.now, &names(&["web"])).is_err());
+        assert_eq!(row(&sim.status(), "db").state, "running");
+        sim.die("web", Exit::Signal(15));
+        sim.die("db", Exit::Signal(15));
+        assert!(
+            sim.log.iter().any(|l| l == "exiting with status 0"),
+            "{:?}",
+            sim.log
+        );
     }
 }
