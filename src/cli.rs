@@ -10,6 +10,12 @@ pub const USAGE: &str = "\
 usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or COMMAND
        upkeep check [-c FILE]                   validate the config, print every error
        upkeep scan [-c FILE]                    one watch pass (for cron), then exit
+       upkeep status [NAME...] [--json]         ask the running upkeep (exit 3: not all up)
+       upkeep start|stop|restart NAME...        bring up / take down (stays down) / bounce
+       upkeep signal SIGNAL NAME...             send a signal to a service's process
+       upkeep reload                            re-read the config (same as SIGHUP)
+       upkeep shutdown                          stop everything in order, wait for the exit
+       (client subcommands take -c FILE and --socket PATH after their name)
 
 options:
   -c, --config FILE   config file (default $UPKEEP_CONFIG, else /etc/upkeep.toml)
@@ -48,6 +54,8 @@ pub enum Cli {
     Scan {
         config: Option<PathBuf>,
     },
+    /// `upkeep status|start|stop|restart|signal|reload|shutdown ...`
+    Client(crate::control::client::ClientArgs),
     Help,
     Version,
 }
@@ -62,6 +70,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
         Some("scan") => {
             args.next();
             return parse_config_only(args, "scan").map(|config| Cli::Scan { config });
+        }
+        Some(word) => {
+            if let Some(cmd) = crate::control::Command::parse(word) {
+                args.next();
+                return crate::control::client::parse(cmd, args).map(Cli::Client);
+            }
         }
         _ => {}
     }
@@ -233,6 +247,8 @@ mod tests {
         );
         assert!(p(&["check", "extra"]).is_err());
         assert_eq!(p(&["scan"]), Ok(Cli::Scan { config: None }));
+        assert!(matches!(p(&["status", "--json"]), Ok(Cli::Client(_))));
+        assert!(matches!(p(&["--", "status"]), Ok(Cli::Run(_))));
     }
 
     #[test]

@@ -123,6 +123,25 @@ pub fn default_path() -> PathBuf {
     }
 }
 
+/// Just `[supervisor] control_socket`, from a config that may have other errors: a client
+/// must find the socket even while the config is being fixed (to reload it).
+pub fn control_socket_setting(path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match ImDocument::parse(text.clone()) {
+        Ok(doc) => doc
+            .get("supervisor")?
+            .get("control_socket")?
+            .as_str()
+            .map(PathBuf::from),
+        // A syntax error elsewhere: the key's own line is still readable.
+        Err(_) => text.lines().find_map(|line| {
+            let value = line.trim().strip_prefix("control_socket")?.trim_start();
+            let quoted = value.strip_prefix('=')?.trim().strip_prefix('"')?;
+            quoted.split('"').next().map(PathBuf::from)
+        }),
+    }
+}
+
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
@@ -895,6 +914,20 @@ pub fn start_order(services: &[Service]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_socket_is_found_even_in_a_broken_config() {
+        let dir = std::env::temp_dir().join(format!("upkeep-cs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("u.toml");
+        std::fs::write(&file, "[supervisor]\ncontrol_socket = \"/x/u.sock\"\n").unwrap();
+        assert_eq!(control_socket_setting(&file), Some(PathBuf::from("/x/u.sock")));
+        std::fs::write(&file, "[supervisor]\ncontrol_socket = \"/x/u.sock\" # here\nbogus =\n").unwrap();
+        assert_eq!(control_socket_setting(&file), Some(PathBuf::from("/x/u.sock")));
+        std::fs::write(&file, "[service.a]\ncommand = \"x\"\n").unwrap();
+        assert_eq!(control_socket_setting(&file), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn accounts() -> Accounts {
         Accounts::parse(

@@ -7,7 +7,7 @@ use crate::config::LogTarget;
 
 /// Level: `UPKEEP_LOG` (error|warn|info|debug|trace), else the config's `log_level`, else
 /// info; each `-v` raises it one step and each `-q` lowers it.
-pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
+fn level(verbosity: i32, configured: Option<LevelFilter>) -> LevelFilter {
     let base = std::env::var("UPKEEP_LOG")
         .ok()
         .and_then(|v| v.trim().parse::<LevelFilter>().ok())
@@ -22,12 +22,24 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
         LevelFilter::Trace,
     ];
     let index = (base as i32 + verbosity).clamp(0, levels.len() as i32 - 1) as usize;
-    let level = levels.get(index).copied().unwrap_or(LevelFilter::Info);
+    levels.get(index).copied().unwrap_or(LevelFilter::Info)
+}
+
+/// A reload's new `log_level`, applied live.
+pub fn set_level(verbosity: i32, configured: Option<LevelFilter>) {
+    log::set_max_level(level(verbosity, configured));
+}
+
+pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
+    let level = level(verbosity, configured);
     let mut builder = env_logger::Builder::new();
-    builder.filter_level(level).format(|buf, record| {
-        use std::io::Write;
-        writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
-    });
+    // The logger passes everything; log's max level filters, so a reload can change it.
+    builder
+        .filter_level(LevelFilter::Trace)
+        .format(|buf, record| {
+            use std::io::Write;
+            writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
+        });
     let mut problem = None;
     match target {
         Some(LogTarget::File(path)) => {
@@ -51,6 +63,7 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
         _ => {}
     }
     builder.init();
+    log::set_max_level(level);
     if let Some(p) = problem {
         log::warn!("{p}");
     }

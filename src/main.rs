@@ -5,6 +5,7 @@ mod accounts;
 mod childlog;
 mod cli;
 mod config;
+mod control;
 mod logging;
 mod os;
 mod runtime;
@@ -17,7 +18,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Writes to stderr without the panic `eprintln!` has on a broken pipe (upkeep may be PID 1).
-fn say(text: &str) {
+pub(crate) fn say(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
@@ -80,6 +81,9 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(scan::run_once(&config).clamp(0, 255) as u8);
         }
+        cli::Cli::Client(args) => {
+            return ExitCode::from(control::client::run(&args).clamp(0, 255) as u8);
+        }
         cli::Cli::Run(args) => args,
     };
 
@@ -128,6 +132,8 @@ fn main() -> ExitCode {
         main,
         supervising,
         parent_death_signal: args.parent_death_signal,
+        socket: args.socket.clone(),
+        verbosity: args.verbosity,
     });
     ExitCode::from(status.clamp(0, 255) as u8)
 }

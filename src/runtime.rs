@@ -13,8 +13,14 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use std::path::PathBuf;
+
+use serde_json::json;
+
 use crate::childlog::{self, ChildOutput};
-use crate::config::Config;
+use crate::config::{self, Config, Settings};
+use crate::control::server::{BindError, Server, Wait};
+use crate::control::{self, Command, Request, error_line, ok_line, status_line};
 use crate::os::{self, platform, proctable, reap, signals, spawn};
 use crate::supervisor::{Action, Event, Level, MainOptions, Options, Proc, Supervisor};
 
@@ -25,6 +31,20 @@ pub struct RunSpec {
     /// True when a config file is supervised (TERM means an ordered stop).
     pub supervising: bool,
     pub parent_death_signal: Option<i32>,
+    /// `--socket PATH`.
+    pub socket: Option<PathBuf>,
+    /// Net `-v` minus `-q`, kept for a reload's `log_level`.
+    pub verbosity: i32,
+}
+
+/// What the control socket's requests need beyond the core.
+struct Control {
+    server: Option<Server>,
+    /// The config file, for reloads; None in single-command mode.
+    config_path: Option<PathBuf>,
+    /// The settings in force.
+    settings: Settings,
+    verbosity: i32,
 }
 
 /// Runs until the core says to exit; returns the exit status.
@@ -47,6 +67,37 @@ pub fn run(spec: RunSpec) -> i32 {
     if let Err(e) = platform::become_subreaper() {
         log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
     }
+
+    let config_path = spec.supervising.then(|| spec.config.path.clone());
+    // The socket serves a config's services; in tini mode only when asked for.
+    let server = if spec.supervising || spec.socket.is_some() {
+        let path = control::socket_path(
+            spec.socket.as_deref(),
+            spec.config.settings.control_socket.as_deref(),
+        );
+        match Server::bind(&path) {
+            Ok(server) => {
+                log::debug!("control socket {}", path.display());
+                Some(server)
+            }
+            Err(BindError::InUse(message)) => {
+                log::error!("{message}");
+                return 2;
+            }
+            Err(BindError::Other(message)) => {
+                log::warn!("{message}; running without a control socket");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut ctl = Control {
+        server,
+        config_path,
+        settings: spec.config.settings.clone(),
+        verbosity: spec.verbosity,
+    };
 
     let debug = log::log_enabled!(log::Level::Debug);
     let (main_argv, main_opts) = match spec.main {
@@ -102,16 +153,36 @@ pub fn run(spec: RunSpec) -> i32 {
                     Level::Info => log::info!("{text}"),
                     Level::Debug => log::debug!("{text}"),
                 },
-                Action::Exit(status) => return status,
+                Action::Exit(status) => {
+                    if let Some(server) = &mut ctl.server {
+                        server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
+                    }
+                    return status;
+                }
             }
         }
+        answer_settled(&sup, &mut ctl, Instant::now());
 
-        let timeout = sup.poll_timeout().map_or(PollTimeout::NONE, |t| {
+        let deadline = [
+            sup.poll_timeout(),
+            ctl.server.as_ref().and_then(Server::deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let timeout = deadline.map_or(PollTimeout::NONE, |t| {
             ceil_ms(t.saturating_duration_since(Instant::now()))
         });
         let diag_pids: Vec<i32> = diagnostics.keys().copied().collect();
-        let ready: Vec<i32> = {
+        let (ready, server_ready): (Vec<i32>, Vec<bool>) = {
             let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
+            let server_fds = ctl
+                .server
+                .as_ref()
+                .map(Server::poll_fds)
+                .unwrap_or_default();
+            let served = server_fds.len();
+            fds.extend(server_fds.into_iter().map(|(fd, f)| PollFd::new(fd, f)));
             for pid in &diag_pids {
                 if let Some(d) = diagnostics.get(pid) {
                     fds.push(PollFd::new(d.fd(), PollFlags::POLLIN));
@@ -121,13 +192,24 @@ pub fn run(spec: RunSpec) -> i32 {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => log::error!("poll failed: {e}"),
             }
-            fds.iter()
-                .skip(1)
+            let woke = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            let server_ready = fds.iter().skip(1).take(served).map(woke).collect();
+            let ready = fds
+                .iter()
+                .skip(1 + served)
                 .zip(&diag_pids)
-                .filter(|(fd, _)| fd.revents().is_some_and(|r| !r.is_empty()))
+                .filter(|(fd, _)| woke(fd))
                 .map(|(_, pid)| *pid)
-                .collect()
+                .collect();
+            (ready, server_ready)
         };
+        if let Some(server) = &mut ctl.server {
+            let now = Instant::now();
+            server.expire(now);
+            for (id, request) in server.handle_ready(&server_ready, now) {
+                handle_request(&mut sup, &mut ctl, id, request, now);
+            }
+        }
         for pid in ready {
             // At EOF every writer is gone; the exit itself comes through the reaper.
             if diagnostics.get_mut(&pid).is_some_and(|d| !d.drain())
@@ -140,7 +222,9 @@ pub fn run(spec: RunSpec) -> i32 {
         let now = Instant::now();
         // Drain first, then act: a signal that arrives while we act wakes the next poll.
         for sig in delivery.pending() {
-            if sig != libc::SIGCHLD {
+            if sig == libc::SIGHUP && ctl.config_path.is_some() {
+                let _ = reload(&mut sup, &mut ctl, now);
+            } else if sig != libc::SIGCHLD {
                 sup.handle_event(now, Event::Signal(sig));
             }
         }
@@ -148,6 +232,114 @@ pub fn run(spec: RunSpec) -> i32 {
         feed_reaped(&mut sup, &mut diagnostics, now);
         sup.handle_timeout(now);
     }
+}
+
+/// Carries out one control request; replies now, or parks the connection until it can.
+fn handle_request(sup: &mut Supervisor, ctl: &mut Control, id: u64, req: Request, now: Instant) {
+    let names = req.names;
+    let reply = match req.cmd {
+        Command::Status => match sup.status(now, &names) {
+            Ok(rows) => status_line(&rows),
+            Err(e) => error_line(&e, &[]),
+        },
+        Command::Start | Command::Stop | Command::Restart => {
+            let done = match req.cmd {
+                Command::Start => sup.start(now, &names),
+                Command::Stop => sup.stop(now, &names),
+                _ => sup.restart(now, &names),
+            };
+            match done {
+                Ok(()) => {
+                    if let Some(server) = &mut ctl.server {
+                        server.park(id, None, Wait::Settled(names));
+                    }
+                    return;
+                }
+                Err(e) => error_line(&e, &[]),
+            }
+        }
+        Command::Signal => {
+            let sig = req.signal.unwrap_or(libc::SIGTERM);
+            match sup.signal_services(sig, &names) {
+                Ok(()) => ok_line(json!({
+                    "message": format!("sent {} to {}", crate::signame::name(sig), names.join(", "))
+                })),
+                Err(e) => error_line(&e, &[]),
+            }
+        }
+        Command::Reload => reload(sup, ctl, now),
+        Command::Shutdown => {
+            sup.shutdown(now);
+            if let Some(server) = &mut ctl.server {
+                let ack = ok_line(json!({"message": "shutting down"}));
+                server.park(id, Some(ack), Wait::Exit);
+            }
+            return;
+        }
+    };
+    if let Some(server) = &mut ctl.server {
+        server.reply(id, reply, now);
+    }
+}
+
+/// Answers every parked stop/start/restart whose services have settled.
+fn answer_settled(sup: &Supervisor, ctl: &mut Control, now: Instant) {
+    let Some(server) = &mut ctl.server else {
+        return;
+    };
+    for (id, names) in server.waiting_for_services() {
+        if sup.settled(&names) {
+            let reply = match sup.status(now, &names) {
+                Ok(rows) => status_line(&rows),
+                Err(e) => error_line(&e, &[]),
+            };
+            server.reply(id, reply, now);
+        }
+    }
+}
+
+/// Re-reads the config (request or SIGHUP). An invalid one changes nothing; a valid one
+/// goes to the core, which touches only what changed. Returns the reply line.
+fn reload(sup: &mut Supervisor, ctl: &mut Control, now: Instant) -> String {
+    let Some(path) = ctl.config_path.clone() else {
+        return error_line("upkeep runs without a config file: nothing to reload", &[]);
+    };
+    log::info!("reloading {}", path.display());
+    let new = match config::load(&path) {
+        Ok(c) => c,
+        Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            for e in &errors {
+                log::warn!("reload: {e}");
+            }
+            log::warn!("reload: the config is invalid; nothing changed");
+            return error_line("invalid config; nothing changed", &errors);
+        }
+    };
+    let changes = match sup.reload(now, new.services, new.watches, new.settings.scan_interval) {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("reload: {e}; nothing changed");
+            return error_line(&format!("{e}; nothing changed"), &[]);
+        }
+    };
+    let mut restart_needed = Vec::new();
+    if new.settings.control_socket != ctl.settings.control_socket {
+        restart_needed.push("control_socket");
+    }
+    if new.settings.log != ctl.settings.log {
+        restart_needed.push("log");
+    }
+    for key in &restart_needed {
+        log::warn!("reload: [supervisor] {key} changed; it takes effect when upkeep restarts");
+    }
+    if new.settings.log_level != ctl.settings.log_level {
+        crate::logging::set_level(ctl.verbosity, new.settings.log_level);
+        ctl.settings.log_level = new.settings.log_level;
+    }
+    ctl.settings.scan_interval = new.settings.scan_interval;
+    platform::release_free_memory();
+    ok_line(json!({"changes": changes, "restart_needed": restart_needed}))
 }
 
 fn feed_reaped(sup: &mut Supervisor, diagnostics: &mut HashMap<i32, ChildOutput>, now: Instant) {

@@ -13,7 +13,9 @@ use crate::signame;
 use crate::watch::{self, ProcInfo};
 
 mod admin;
-pub use admin::{Kind, StatusRow};
+#[cfg(test)]
+use admin::Kind;
+pub use admin::StatusRow;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +266,8 @@ struct WatchRun {
     seen: Option<bool>,
     /// Stopped on request (monit's "unmonitor"): not scanned until started.
     paused: bool,
+    /// The wait before the next start was logged: once per start, not once per scan.
+    told_waiting: bool,
 }
 
 impl WatchRun {
@@ -279,6 +283,7 @@ impl WatchRun {
             last_start: None,
             seen: None,
             paused: false,
+            told_waiting: false,
         }
     }
 }
@@ -1260,6 +1265,12 @@ impl Supervisor {
                 t + spacing(interval, WATCH_SPACING_MAX.max(interval), starts)
             });
             if allowed > now {
+                if self.watches.get(w).is_some_and(|r| r.told_waiting) {
+                    continue;
+                }
+                if let Some(r) = self.watches.get_mut(w) {
+                    r.told_waiting = true;
+                }
                 self.log(
                     Level::Info,
                     format!(
@@ -1276,6 +1287,9 @@ impl Supervisor {
             };
             self.log(Level::Info, text);
             self.set_watch_starts(w, starts + 1, Some(now));
+            if let Some(r) = self.watches.get_mut(w) {
+                r.told_waiting = false;
+            }
             let diagnose = self
                 .watches
                 .get(w)
@@ -2272,12 +2286,16 @@ mod tests {
     fn a_daemon_that_stays_missing_gets_spaced_starts() {
         let (mut sup, t0) = watcher(watch_cfg("false", None));
         let mut starts = Vec::new();
+        let mut waiting_lines = 0;
         for k in 1..=20u64 {
             let t = t0 + ms(1000 * k);
             sup.handle_timeout(t);
             actions(&mut sup);
             sup.handle_event(t, Event::ProcessTable(vec![]));
             for a in actions(&mut sup) {
+                if matches!(&a, Action::Log(_, text) if text.contains("next start in")) {
+                    waiting_lines += 1;
+                }
                 if let Action::Spawn {
                     proc: Proc::WatchStart(0),
                     ..
@@ -2307,6 +2325,8 @@ mod tests {
         }
         // Scans every second; starts at 1, 2, 4, 8, 16 s: the spacing doubles.
         assert_eq!(starts, vec![1, 2, 4, 8, 16]);
+        // The wait is told once after each start that has one, not at every scan.
+        assert_eq!(waiting_lines, 4);
         // Found running again: the spacing resets.
         let t = t0 + ms(21_000);
         sup.handle_timeout(t);

@@ -39,3 +39,14 @@ pub fn cloexec_from(_first: u32) -> io::Result<()> {
 pub fn reset_signal_raw(_sig: i32) {
     // FreeBSD's libc reserves no signal numbers: signal(3) already did the work.
 }
+
+pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let mut uid: libc::uid_t = 0;
+    let mut gid: libc::gid_t = 0;
+    // SAFETY: getpeereid(2) on a connected socket, with two valid out-pointers.
+    if unsafe { libc::getpeereid(socket.as_raw_fd(), &mut uid, &mut gid) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(uid)
+}

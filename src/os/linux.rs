@@ -1,4 +1,5 @@
-//! Linux: PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, close_range(CLOSE_RANGE_CLOEXEC).
+//! Linux: PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, close_range(CLOSE_RANGE_CLOEXEC),
+//! SO_PEERCRED.
 
 use std::io;
 
@@ -57,4 +58,10 @@ pub fn reset_signal_raw(sig: i32) {
             8usize,
         )
     };
+}
+
+pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let cred = getsockopt(&socket, PeerCredentials).map_err(io::Error::from)?;
+    Ok(cred.uid())
 }

@@ -56,6 +56,11 @@ pub fn close_inherited_on_exec() {
     }
 }
 
+/// The user id of the process at the other end of a connected Unix socket.
+pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
+    imp::peer_uid(socket)
+}
+
 /// Gives freed heap back to the kernel: parsing a large config leaves megabytes that a
 /// long-running PID 1 would otherwise keep for ever.
 pub fn release_free_memory() {

@@ -212,6 +212,7 @@ impl Supervisor {
         self.check_done(now);
     }
 
+    #[cfg(test)]
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down
     }
@@ -560,11 +561,10 @@ impl Supervisor {
                     _ => (None, None),
                 };
                 // Down is fine when it was asked for or when its policy says it is done.
-                let finished = match (s.cfg.restart, s.last_exit) {
-                    (_, None) => true,
-                    (Restart::Never | Restart::OnFailure, Some(Exit::Code(0))) => true,
-                    _ => false,
-                };
+                let finished = matches!(
+                    (s.cfg.restart, s.last_exit),
+                    (_, None) | (Restart::Never | Restart::OnFailure, Some(Exit::Code(0)))
+                );
                 let healthy = match state {
                     "running" | "stopped" => true,
                     "down" => finished || self.shutting_down,

@@ -1,0 +1,340 @@
+//! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown`.
+//!
+//! Exit status: 0 done; 1 upkeep refused or could not be reached; 2 usage error, or a
+//! reload of an invalid config; 3 `status` found something that should run and does not
+//! (LSB's "not running", so `upkeep status` works as a liveness or health probe).
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Command, Request, socket_path};
+use crate::signame;
+use crate::supervisor::fmt_duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientArgs {
+    pub request: Request,
+    pub json: bool,
+    pub config: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+}
+
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_UNHEALTHY: i32 = 3;
+
+/// Parses the words after a client subcommand's name.
+pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<ClientArgs, String> {
+    let verb = cmd.as_str();
+    let mut names = Vec::new();
+    let mut json = false;
+    let mut config = None;
+    let mut socket = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" if cmd == Command::Status => json = true,
+            "-c" | "--config" => config = Some(args.next().ok_or("-c needs a file")?.into()),
+            "--socket" => socket = Some(args.next().ok_or("--socket needs a path")?.into()),
+            a if a.starts_with("--config=") => config = Some(a["--config=".len()..].into()),
+            a if a.starts_with("--socket=") => socket = Some(a["--socket=".len()..].into()),
+            "--" => names.extend(args.by_ref()),
+            a if a.starts_with('-')
+                && a.len() > 1
+                && !(cmd == Command::Signal && names.is_empty()) =>
+            {
+                return Err(format!("{verb}: unknown option {a}"));
+            }
+            _ => names.push(arg),
+        }
+    }
+    let mut signal = None;
+    if cmd == Command::Signal {
+        if names.is_empty() {
+            return Err("signal: usage: upkeep signal SIGNAL NAME...".into());
+        }
+        let word = names.remove(0);
+        let word = word.strip_prefix('-').unwrap_or(&word).to_string();
+        signal =
+            Some(signame::parse(&word).ok_or_else(|| format!("signal: unknown signal {word:?}"))?);
+    }
+    match cmd {
+        Command::Start | Command::Stop | Command::Restart | Command::Signal if names.is_empty() => {
+            return Err(format!("{verb}: name at least one service"));
+        }
+        Command::Reload | Command::Shutdown if !names.is_empty() => {
+            return Err(format!("{verb} takes no names"));
+        }
+        _ => {}
+    }
+    Ok(ClientArgs {
+        request: Request { cmd, names, signal },
+        json,
+        config,
+        socket,
+    })
+}
+
+/// Talks to the running upkeep; returns the exit status.
+pub fn run(args: &ClientArgs) -> i32 {
+    let configured = crate::config::control_socket_setting(
+        &args
+            .config
+            .clone()
+            .unwrap_or_else(crate::config::default_path),
+    );
+    let path = socket_path(args.socket.as_deref(), configured.as_deref());
+    let cmd = args.request.cmd;
+    let mut stream = match UnixStream::connect(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    " (is upkeep running? --socket, $UPKEEP_SOCKET or control_socket name another)"
+                }
+                std::io::ErrorKind::ConnectionRefused => " (a stale socket: upkeep is not running)",
+                std::io::ErrorKind::PermissionDenied => " (run as root or as upkeep's user)",
+                _ => "",
+            };
+            err(&format!("cannot connect to {}: {e}{hint}", path.display()));
+            return EXIT_FAILED;
+        }
+    };
+    // Quick requests get a bound; stop/start/restart wait for stop timeouts, shutdown for
+    // the whole ordered stop.
+    if matches!(cmd, Command::Status | Command::Signal | Command::Reload) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    }
+    if cmd == Command::Shutdown {
+        // As PID 1, upkeep's last sweep sends TERM to every process in the container, this
+        // client included: it must live to report that the shutdown finished.
+        // SAFETY: setting a disposition to SIG_IGN.
+        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    }
+    if let Err(e) = stream.write_all(args.request.to_line().as_bytes()) {
+        err(&format!(
+            "cannot send the request to {}: {e}",
+            path.display()
+        ));
+        return EXIT_FAILED;
+    }
+    let mut lines = BufReader::new(stream).lines();
+    let first = match lines.next() {
+        Some(Ok(line)) => line,
+        Some(Err(e)) => {
+            err(&format!("no answer from upkeep: {e}"));
+            return EXIT_FAILED;
+        }
+        None => {
+            err("upkeep closed the connection without an answer");
+            return EXIT_FAILED;
+        }
+    };
+    let reply: Value = match serde_json::from_str(&first) {
+        Ok(v) => v,
+        Err(e) => {
+            err(&format!("upkeep's answer is not JSON ({e}): {first}"));
+            return EXIT_FAILED;
+        }
+    };
+    if reply["ok"] != Value::Bool(true) {
+        let text = reply["error"].as_str().unwrap_or("request refused");
+        err(text);
+        if let Some(errors) = reply["errors"].as_array() {
+            for e in errors.iter().filter_map(Value::as_str) {
+                crate::say(e);
+            }
+        }
+        return if cmd == Command::Reload && reply["errors"].is_array() {
+            EXIT_USAGE
+        } else {
+            EXIT_FAILED
+        };
+    }
+    match cmd {
+        Command::Status => {
+            if args.json {
+                out(&first);
+            } else {
+                out(&status_table(&reply));
+            }
+            if reply["healthy"] == Value::Bool(true) {
+                0
+            } else {
+                EXIT_UNHEALTHY
+            }
+        }
+        Command::Start | Command::Stop | Command::Restart => {
+            let want = if cmd == Command::Stop {
+                ["stopped", "paused"]
+            } else {
+                ["running", "unknown"]
+            };
+            let mut status = 0;
+            for row in reply["services"].as_array().into_iter().flatten() {
+                let state = row["state"].as_str().unwrap_or("?");
+                let mut line = format!("{}: {state}", row["name"].as_str().unwrap_or("?"));
+                if let Some(pid) = row["pid"].as_i64() {
+                    line.push_str(&format!(" (pid {pid})"));
+                }
+                if row["kind"] == "watch" {
+                    line.push_str(" (watch)");
+                }
+                let watch_resumed = row["kind"] == "watch" && cmd != Command::Stop;
+                if !(want.contains(&state) || watch_resumed) {
+                    status = EXIT_FAILED;
+                }
+                out(&line);
+            }
+            status
+        }
+        Command::Signal => {
+            out(reply["message"].as_str().unwrap_or("sent"));
+            0
+        }
+        Command::Reload => {
+            let changes = reply["changes"].as_array().cloned().unwrap_or_default();
+            if changes.is_empty() {
+                out("reloaded: nothing changed");
+            }
+            for c in changes.iter().filter_map(Value::as_str) {
+                out(&format!("reloaded: {c}"));
+            }
+            for s in reply["restart_needed"].as_array().into_iter().flatten() {
+                if let Some(s) = s.as_str() {
+                    out(&format!("not applied until upkeep restarts: {s}"));
+                }
+            }
+            0
+        }
+        Command::Shutdown => {
+            out("upkeep: shutting down");
+            for line in lines.map_while(Result::ok) {
+                let done: Value = serde_json::from_str(&line).unwrap_or_default();
+                if done["done"] == Value::Bool(true) {
+                    let status = done["exit_status"].as_i64().unwrap_or(0);
+                    out(&format!("upkeep: stopped (exit status {status})"));
+                    return 0;
+                }
+            }
+            // The connection closed: upkeep is gone, which is what was asked.
+            out("upkeep: stopped");
+            0
+        }
+    }
+}
+
+/// The text form of a status reply: a header and one aligned row per entry.
+pub fn status_table(reply: &Value) -> String {
+    let mut rows = vec![
+        [
+            "NAME",
+            "KIND",
+            "STATE",
+            "PID",
+            "UPTIME",
+            "RESTARTS",
+            "LAST EXIT",
+        ]
+        .map(String::from),
+    ];
+    for r in reply["services"].as_array().into_iter().flatten() {
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+        let number = |v: &Value| v.as_i64().map_or("-".to_string(), |n| n.to_string());
+        rows.push([
+            text(&r["name"]),
+            text(&r["kind"]),
+            text(&r["state"]),
+            number(&r["pid"]),
+            r["uptime_ms"]
+                .as_u64()
+                .map_or("-".into(), |ms| fmt_duration(Duration::from_millis(ms))),
+            number(&r["restarts"]),
+            text(&r["last_exit"]),
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut table = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            line.push_str(&format!("{cell:<w$}  "));
+        }
+        table.push_str(line.trim_end());
+        table.push('\n');
+    }
+    table.trim_end().to_string()
+}
+
+fn out(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+fn err(text: &str) {
+    crate::say(&format!("upkeep: {text}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(cmd: Command, args: &[&str]) -> Result<ClientArgs, String> {
+        parse(cmd, args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn client_arguments() {
+        let a = p(Command::Status, &["web", "--json", "--socket", "/s", "db"]).unwrap();
+        assert_eq!(a.request.names, ["web", "db"]);
+        assert!(a.json);
+        assert_eq!(a.socket, Some(PathBuf::from("/s")));
+        let a = p(Command::Signal, &["-HUP", "web", "-c", "/x.toml"]).unwrap();
+        assert_eq!(a.request.signal, Some(libc::SIGHUP));
+        assert_eq!(a.config, Some(PathBuf::from("/x.toml")));
+        assert_eq!(
+            p(Command::Signal, &["STOP", "web"]).unwrap().request.signal,
+            Some(libc::SIGSTOP)
+        );
+        assert!(p(Command::Signal, &["NOPE", "web"]).is_err());
+        assert!(p(Command::Signal, &["HUP"]).is_err());
+        assert!(p(Command::Stop, &[]).is_err());
+        assert!(p(Command::Reload, &["web"]).is_err());
+        assert!(p(Command::Stop, &["--json", "web"]).is_err());
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let reply: Value = serde_json::from_str(
+            r#"{"services":[{"name":"web","kind":"service","state":"running","pid":42,
+            "uptime_ms":3200,"restarts":1,"last_exit":"status 1"},
+            {"name":"apache","kind":"watch","state":"unknown","pid":null,"uptime_ms":null,
+            "restarts":0,"last_exit":null}]}"#,
+        )
+        .unwrap();
+        let table = status_table(&reply);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines[0].starts_with("NAME    KIND     STATE    PID  UPTIME  RESTARTS  LAST EXIT"),
+            "{table}"
+        );
+        assert!(
+            lines[1].starts_with("web     service  running  42   3.2s    1         status 1"),
+            "{table}"
+        );
+        assert!(
+            lines[2].starts_with("apache  watch    unknown  -    -       0         -"),
+            "{table}"
+        );
+    }
+}

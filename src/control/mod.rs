@@ -1,0 +1,274 @@
+//! The control socket: a Unix stream socket, one JSON request line in, JSON reply lines out.
+//!
+//! Protocol version 1 (documented in README.md and upkeep(8)):
+//!
+//! ```text
+//! -> {"v":1,"cmd":"status","names":["web"]}
+//! <- {"v":1,"ok":true,"healthy":true,"services":[{"name":"web","kind":"service",...}]}
+//! -> {"v":1,"cmd":"signal","signal":"HUP","names":["web"]}
+//! <- {"v":1,"ok":false,"error":"web is not running (backoff)"}
+//! ```
+//!
+//! `cmd` is one of status, start, stop, restart, signal, reload, shutdown. Every reply has
+//! `v` and `ok`, and `error` when `ok` is false. stop, start and restart answer once the
+//! services have settled; shutdown answers at once, then sends `{"done":true,...}` just
+//! before upkeep exits. One request per connection.
+
+pub mod client;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::supervisor::{Exit, StatusRow};
+
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// Requests larger than this are refused: a request is a few names.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Status,
+    Start,
+    Stop,
+    Restart,
+    Signal,
+    Reload,
+    Shutdown,
+}
+
+impl Command {
+    pub const ALL: [Command; 7] = [
+        Command::Status,
+        Command::Start,
+        Command::Stop,
+        Command::Restart,
+        Command::Signal,
+        Command::Reload,
+        Command::Shutdown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Status => "status",
+            Command::Start => "start",
+            Command::Stop => "stop",
+            Command::Restart => "restart",
+            Command::Signal => "signal",
+            Command::Reload => "reload",
+            Command::Shutdown => "shutdown",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.as_str() == word)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub cmd: Command,
+    pub names: Vec<String>,
+    /// `signal` only: the signal number.
+    pub signal: Option<i32>,
+}
+
+impl Request {
+    pub fn to_line(&self) -> String {
+        let mut obj = json!({
+            "v": PROTOCOL_VERSION,
+            "cmd": self.cmd.as_str(),
+            "names": self.names,
+        });
+        if let (Some(sig), Some(map)) = (self.signal, obj.as_object_mut()) {
+            map.insert("signal".into(), json!(crate::signame::name(sig)));
+        }
+        let mut line = obj.to_string();
+        line.push('\n');
+        line
+    }
+
+    /// Parses one request line, checking everything a client can get wrong.
+    pub fn parse(line: &[u8]) -> Result<Request, String> {
+        let value: Value =
+            serde_json::from_slice(line).map_err(|e| format!("not a JSON request: {e}"))?;
+        let obj = value
+            .as_object()
+            .ok_or("a request is a JSON object: {\"v\":1,\"cmd\":...}")?;
+        match obj.get("v").and_then(Value::as_u64) {
+            Some(PROTOCOL_VERSION) => {}
+            Some(v) => {
+                return Err(format!(
+                    "protocol version {v} is not supported (this upkeep speaks {PROTOCOL_VERSION})"
+                ));
+            }
+            None => return Err("missing \"v\" (protocol version, 1)".into()),
+        }
+        let word = obj
+            .get("cmd")
+            .and_then(Value::as_str)
+            .ok_or("missing \"cmd\"")?;
+        let cmd = Command::parse(word).ok_or_else(|| {
+            let known: Vec<&str> = Command::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown cmd {word:?} (one of {})", known.join(", "))
+        })?;
+        let names = match obj.get("names") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+                .ok_or("\"names\" must be a list of strings")?,
+            Some(_) => return Err("\"names\" must be a list of strings".into()),
+        };
+        let signal = match (cmd, obj.get("signal")) {
+            (Command::Signal, Some(Value::String(s))) => {
+                Some(crate::signame::parse(s).ok_or_else(|| format!("unknown signal {s:?}"))?)
+            }
+            (Command::Signal, Some(Value::Number(n))) => Some(
+                n.as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .filter(|n| (1..=crate::signame::max_signal()).contains(n))
+                    .ok_or_else(|| format!("unknown signal {n}"))?,
+            ),
+            (Command::Signal, _) => return Err("signal: missing \"signal\"".into()),
+            _ => None,
+        };
+        Ok(Request { cmd, names, signal })
+    }
+}
+
+/// `{"v":1,"ok":true}` plus `fields`, as one line.
+pub fn ok_line(fields: Value) -> String {
+    let mut obj = json!({"v": PROTOCOL_VERSION, "ok": true});
+    if let (Some(map), Value::Object(extra)) = (obj.as_object_mut(), fields) {
+        map.extend(extra);
+    }
+    let mut line = obj.to_string();
+    line.push('\n');
+    line
+}
+
+pub fn error_line(error: &str, details: &[String]) -> String {
+    let mut obj = json!({"v": PROTOCOL_VERSION, "ok": false, "error": error});
+    if let (false, Some(map)) = (details.is_empty(), obj.as_object_mut()) {
+        map.insert("errors".into(), json!(details));
+    }
+    let mut line = obj.to_string();
+    line.push('\n');
+    line
+}
+
+pub fn exit_text(exit: Exit) -> String {
+    match exit {
+        Exit::Code(c) => format!("status {c}"),
+        Exit::Signal(n) => format!("signal {}", crate::signame::name(n)),
+    }
+}
+
+pub fn row_json(row: &StatusRow) -> Value {
+    json!({
+        "name": row.name,
+        "kind": row.kind.as_str(),
+        "state": row.state,
+        "pid": row.pid,
+        "uptime_ms": row.uptime.map(|d| d.as_millis() as u64),
+        "restarts": row.restarts,
+        "last_exit": row.last_exit.map(exit_text),
+        "healthy": row.healthy,
+    })
+}
+
+/// The status reply: rows, and whether everything that should run does.
+pub fn status_line(rows: &[StatusRow]) -> String {
+    ok_line(json!({
+        "healthy": rows.iter().all(|r| r.healthy),
+        "services": rows.iter().map(row_json).collect::<Vec<_>>(),
+    }))
+}
+
+/// The platform's default socket path.
+pub fn default_socket() -> PathBuf {
+    if cfg!(target_os = "freebsd") {
+        PathBuf::from("/var/run/upkeep.sock")
+    } else {
+        PathBuf::from("/run/upkeep.sock")
+    }
+}
+
+/// The socket upkeep serves and clients use: `--socket`, else `$UPKEEP_SOCKET`, else the
+/// config's `control_socket`, else the default.
+pub fn socket_path(flag: Option<&Path>, configured: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("UPKEEP_SOCKET").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    configured.map_or_else(default_socket, Path::to_path_buf)
+}
+
+/// How long a client may take to send its request, and a reply to drain.
+pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        let req = Request {
+            cmd: Command::Signal,
+            names: vec!["web".into()],
+            signal: Some(libc::SIGHUP),
+        };
+        assert_eq!(Request::parse(req.to_line().as_bytes()), Ok(req));
+        let status = Request::parse(br#"{"v":1,"cmd":"status"}"#).unwrap();
+        assert_eq!(status.cmd, Command::Status);
+        assert!(status.names.is_empty());
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let err = |b: &[u8]| Request::parse(b).unwrap_err();
+        assert!(err(b"\x00\xff garbage").contains("not a JSON request"));
+        assert!(err(b"[1]").contains("JSON object"));
+        assert!(err(br#"{"cmd":"status"}"#).contains("missing \"v\""));
+        assert!(err(br#"{"v":2,"cmd":"status"}"#).contains("version 2"));
+        assert!(err(br#"{"v":1,"cmd":"explode"}"#).contains("unknown cmd"));
+        assert!(err(br#"{"v":1,"cmd":"stop","names":[1]}"#).contains("list of strings"));
+        assert!(err(br#"{"v":1,"cmd":"signal","names":["a"]}"#).contains("missing"));
+        assert!(err(br#"{"v":1,"cmd":"signal","signal":"NOPE"}"#).contains("unknown signal"));
+        assert!(err(br#"{"v":1,"cmd":"signal","signal":9999}"#).contains("unknown signal"));
+    }
+
+    #[test]
+    fn replies_are_versioned_lines() {
+        let line = error_line("bad", &["a:1:1: x".into()]);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["v"], 1);
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["errors"][0], "a:1:1: x");
+        assert!(line.ends_with('\n') && !line.trim_end().contains('\n'));
+        let v: Value = serde_json::from_str(&ok_line(json!({"message": "hi"}))).unwrap();
+        assert_eq!(
+            (v["ok"].clone(), v["message"].clone()),
+            (json!(true), json!("hi"))
+        );
+    }
+
+    #[test]
+    fn socket_path_order() {
+        let flag = PathBuf::from("/flag.sock");
+        let conf = PathBuf::from("/conf.sock");
+        assert_eq!(socket_path(Some(&flag), Some(&conf)), flag);
+        // $UPKEEP_SOCKET is left to the integration tests: the environment is process-wide.
+        if std::env::var_os("UPKEEP_SOCKET").is_none() {
+            assert_eq!(socket_path(None, Some(&conf)), conf);
+            assert_eq!(socket_path(None, None), default_socket());
+        }
+    }
+}
