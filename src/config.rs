@@ -921,9 +921,19 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("u.toml");
         std::fs::write(&file, "[supervisor]\ncontrol_socket = \"/x/u.sock\"\n").unwrap();
-        assert_eq!(control_socket_setting(&file), Some(PathBuf::from("/x/u.sock")));
-        std::fs::write(&file, "[supervisor]\ncontrol_socket = \"/x/u.sock\" # here\nbogus =\n").unwrap();
-        assert_eq!(control_socket_setting(&file), Some(PathBuf::from("/x/u.sock")));
+        assert_eq!(
+            control_socket_setting(&file),
+            Some(PathBuf::from("/x/u.sock"))
+        );
+        std::fs::write(
+            &file,
+            "[supervisor]\ncontrol_socket = \"/x/u.sock\" # here\nbogus =\n",
+        )
+        .unwrap();
+        assert_eq!(
+            control_socket_setting(&file),
+            Some(PathBuf::from("/x/u.sock"))
+        );
         std::fs::write(&file, "[service.a]\ncommand = \"x\"\n").unwrap();
         assert_eq!(control_socket_setting(&file), None);
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,483 @@
+//! The control socket and the client subcommands, on the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// `upkeep -c DIR/upkeep.toml` serving DIR/sock, log in DIR/log; waits for the socket.
+fn start(dir: &TempDir, services: &str) -> Running {
+    let sock = dir.path("sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\ncontrol_socket = {:?}\n{services}",
+            sock.display()
+        ),
+    );
+    let child = Command::new(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || UnixStream::connect(&sock)
+            .is_ok()),
+        "no socket; log:\n{}",
+        dir.read("log")
+    );
+    Running(child)
+}
+
+/// `upkeep ARGS... -c DIR/upkeep.toml`: (exit code, stdout, stderr).
+fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("-c")
+        .arg(dir.path("upkeep.toml"))
+        .env_remove("UPKEEP_SOCKET")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn status_json(dir: &TempDir) -> Value {
+    let (_, out, err) = client(dir, &["status", "--json"]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?} {err:?}"))
+}
+
+fn entry(status: &Value, name: &str) -> Value {
+    status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {status}"))
+        .clone()
+}
+
+fn pid_of(dir: &TempDir, name: &str) -> i64 {
+    let mut pid = 0;
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            pid = entry(&status_json(dir), name)["pid"].as_i64().unwrap_or(0);
+            pid > 0
+        }),
+        "{name} never ran; log:\n{}",
+        dir.read("log")
+    );
+    pid
+}
+
+fn state_of(dir: &TempDir, name: &str) -> String {
+    entry(&status_json(dir), name)["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The one-letter state of a process in /proc (R, S, T, Z...).
+fn proc_state(pid: i64) -> char {
+    processes()
+        .into_iter()
+        .find(|(p, _, _)| *p as i64 == pid)
+        .map_or('?', |(_, s, _)| s)
+}
+
+const TWO: &str = r#"
+[service.web]
+command = "exec sleep 1000"
+[service.db]
+command = "exec sleep 2000"
+"#;
+
+#[test]
+fn status_table_json_and_exit_codes() {
+    let dir = TempDir::new("ctl-status");
+    let _up = start(
+        &dir,
+        r#"
+[service.web]
+command = "exec sleep 1000"
+[service.broken]
+command = "exit 3"
+restart = "on-failure"
+give_up_after = 1
+"#,
+    );
+    let web = pid_of(&dir, "web");
+    assert!(wait_for(Duration::from_secs(10), || state_of(
+        &dir, "broken"
+    ) == "failed"));
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 3, "a failed service makes status exit 3:\n{out}");
+    let header = out.lines().next().unwrap();
+    for col in [
+        "NAME",
+        "KIND",
+        "STATE",
+        "PID",
+        "UPTIME",
+        "RESTARTS",
+        "LAST EXIT",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(
+        out.contains(&format!("web     service  running  {web}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("broken  service  failed") && out.contains("status 3"),
+        "{out}"
+    );
+
+    let status = status_json(&dir);
+    assert_eq!(status["v"], 1);
+    assert_eq!(status["healthy"], false);
+    let w = entry(&status, "web");
+    assert_eq!(
+        (w["state"].clone(), w["pid"].clone()),
+        ("running".into(), web.into())
+    );
+    assert_eq!(w["restarts"], 0);
+    assert_eq!(entry(&status, "broken")["last_exit"], "status 3");
+
+    // Asking about web alone: healthy, exit 0. An unknown name: an error, exit 1.
+    let (code, out, _) = client(&dir, &["status", "web"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("broken"));
+    let (code, _, err) = client(&dir, &["status", "wbe"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no service or watch named \"wbe\" (did you mean \"web\"?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn stop_start_restart() {
+    let dir = TempDir::new("ctl-stop");
+    let _up = start(&dir, TWO);
+    let web = pid_of(&dir, "web");
+    let db = pid_of(&dir, "db");
+
+    let (code, out, err) = client(&dir, &["stop", "web"]);
+    assert_eq!((code, out.trim()), (0, "web: stopped"), "{err}");
+    // The client answered once web was down.
+    assert!(!alive(web as i32));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(state_of(&dir, "web"), "stopped");
+    assert_eq!(pid_of(&dir, "db"), db, "db is left alone");
+    // A requested stop is not a fault.
+    assert_eq!(client(&dir, &["status"]).0, 0);
+
+    let (code, out, _) = client(&dir, &["start", "web"]);
+    assert_eq!(code, 0);
+    let web2 = pid_of(&dir, "web");
+    assert_eq!(out.trim(), format!("web: running (pid {web2})"));
+    assert_ne!(web2, web);
+
+    let (code, _, _) = client(&dir, &["restart", "web"]);
+    assert_eq!(code, 0);
+    let web3 = pid_of(&dir, "web");
+    assert_ne!(web3, web2);
+    assert!(!alive(web2 as i32));
+    assert_eq!(pid_of(&dir, "db"), db);
+
+    // Unknown names and bad arguments: an error, and nothing changes.
+    let (code, _, err) = client(&dir, &["stop", "web", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nope"), "{err}");
+    assert_eq!(client(&dir, &["stop"]).0, 2);
+    assert_eq!(client(&dir, &["signal", "BOGUS", "web"]).0, 2);
+    assert_eq!(pid_of(&dir, "web"), web3);
+}
+
+#[test]
+fn signals_reach_the_service_and_stop_cont_pause_it() {
+    let dir = TempDir::new("ctl-signal");
+    let d = dir.0.display();
+    let _up = start(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = "trap 'echo hup >> {d}/got' HUP; while :; do sleep 0.1; done"
+"#
+        ),
+    );
+    let web = pid_of(&dir, "web");
+    let (code, out, _) = client(&dir, &["signal", "HUP", "web"]);
+    assert_eq!((code, out.trim()), (0, "sent HUP to web"));
+    assert!(wait_for(Duration::from_secs(5), || file_has(
+        &dir.path("got"),
+        "hup"
+    )));
+    assert_eq!(pid_of(&dir, "web"), web, "HUP did not restart it");
+
+    assert_eq!(client(&dir, &["signal", "STOP", "web"]).0, 0);
+    assert!(wait_for(Duration::from_secs(5), || proc_state(web) == 'T'));
+    assert_eq!(client(&dir, &["signal", "-CONT", "web"]).0, 0);
+    assert!(wait_for(Duration::from_secs(5), || proc_state(web) != 'T'));
+}
+
+#[test]
+fn reload_changes_only_what_changed() {
+    let dir = TempDir::new("ctl-reload");
+    let up = start(
+        &dir,
+        r#"
+[service.keep]
+command = "exec sleep 1000"
+[service.change]
+command = "exec sleep 1001"
+[service.drop]
+command = "exec sleep 1002"
+"#,
+    );
+    let keep = pid_of(&dir, "keep");
+    let change = pid_of(&dir, "change");
+    let drop = pid_of(&dir, "drop");
+    let sock = dir.path("sock");
+    let write_config = |body: &str| {
+        dir.write(
+            "upkeep.toml",
+            &format!(
+                "[supervisor]\ncontrol_socket = {:?}\n{body}",
+                sock.display()
+            ),
+        )
+    };
+    write_config(
+        r#"
+[service.keep]
+command = "exec sleep 1000"
+[service.change]
+command = "exec sleep 1005"
+[service.new]
+command = "exec sleep 1003"
+"#,
+    );
+    let (code, out, err) = client(&dir, &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "change: changed; restarting it",
+        "new: added",
+        "drop: removed",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
+    assert!(wait_for(Duration::from_secs(5), || !alive(drop as i32)));
+    assert_eq!(pid_of(&dir, "keep"), keep, "unchanged: same pid");
+    assert!(wait_for(Duration::from_secs(5), || pid_of(&dir, "change") != change));
+    pid_of(&dir, "new");
+    let names: Vec<String> = status_json(&dir)["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["keep", "change", "new"]);
+
+    // A broken config: every error reported, exit 2, nothing changes.
+    let before = status_json(&dir);
+    write_config(
+        "[service.keep]\ncomand = \"x\"\n[service.x]\ncommand = \"x\"\nrestart = \"sometimes\"\n",
+    );
+    let (code, out, err) = client(&dir, &["reload"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("invalid config; nothing changed"), "{err}");
+    assert!(err.contains("did you mean `command`"), "{err}");
+    assert!(err.contains("sometimes"), "{err}");
+    let after = status_json(&dir);
+    let pids = |s: &Value| -> Vec<Value> {
+        s["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pid"].clone())
+            .collect()
+    };
+    assert_eq!(pids(&before), pids(&after));
+
+    // SIGHUP reloads too.
+    write_config("[service.keep]\ncommand = \"exec sleep 1000\"\n");
+    kill(up.0.id() as i32, libc::SIGHUP);
+    assert!(wait_for(Duration::from_secs(5), || {
+        status_json(&dir)["services"].as_array().map(Vec::len) == Some(1)
+    }));
+    assert_eq!(pid_of(&dir, "keep"), keep);
+}
+
+#[test]
+fn socket_is_private_and_strangers_are_refused() {
+    let dir = TempDir::new("ctl-perm");
+    let _up = start(&dir, TWO);
+    let sock = dir.path("sock");
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Open the file up: the peer-credential check still turns nobody away.
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = Command::new(BIN)
+        .args(["status", "--socket"])
+        .arg(&sock)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(
+        dir.read("log")
+            .contains("refused a client running as uid 65534")
+    );
+    // And root still gets in.
+    assert_eq!(client(&dir, &["status"]).0, 0);
+}
+
+#[test]
+fn bad_clients_block_neither_status_nor_restarts() {
+    let dir = TempDir::new("ctl-abuse");
+    let _up = start(&dir, TWO);
+    let sock = dir.path("sock");
+    let web = pid_of(&dir, "web");
+
+    // Garbage: an error reply, not a crash.
+    let mut garbage = UnixStream::connect(&sock).unwrap();
+    garbage.write_all(b"\x00\xffnot json at all\n").unwrap();
+    let mut reply = String::new();
+    garbage.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.contains("\"ok\":false") && reply.contains("not a JSON request"),
+        "{reply}"
+    );
+
+    // A silent client and a 1 MiB request, held open while others are served.
+    let silent = UnixStream::connect(&sock).unwrap();
+    let mut huge = UnixStream::connect(&sock).unwrap();
+    huge.set_nonblocking(true).unwrap();
+    let big = vec![b'x'; 1 << 20];
+    let mut sent = 0;
+    let t0 = Instant::now();
+    while sent < big.len() && t0.elapsed() < Duration::from_secs(2) {
+        match huge.write(&big[sent..]) {
+            Ok(n) => sent += n,
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        let asked = Instant::now();
+        assert_eq!(client(&dir, &["status"]).0, 0);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "status was held up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Meanwhile a killed service comes back.
+    kill(web as i32, libc::SIGKILL);
+    assert!(wait_for(Duration::from_secs(5), || pid_of(&dir, "web") != web));
+    // The oversized one got its error, the silent one was dropped.
+    huge.set_nonblocking(false).unwrap();
+    huge.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reply = String::new();
+    let _ = huge.read_to_string(&mut reply);
+    assert!(reply.contains("request too large"), "{reply:?}");
+    let mut silent = silent;
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reply = String::new();
+    let _ = silent.read_to_string(&mut reply);
+    assert!(reply.contains("timed out"), "{reply:?}");
+}
+
+#[test]
+fn shutdown_stops_everything_and_waits() {
+    let dir = TempDir::new("ctl-shutdown");
+    let mut up = start(
+        &dir,
+        r#"
+[service.db]
+command = "exec sleep 1000"
+[service.web]
+command = "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.05; done"
+after = ["db"]
+"#,
+    );
+    let db = pid_of(&dir, "db");
+    let web = pid_of(&dir, "web");
+    let (code, out, err) = client(&dir, &["shutdown"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("upkeep: stopped (exit status 0)"), "{out}");
+    // When the client returns, everything is down and upkeep has exited.
+    assert!(!alive(db as i32) && !alive(web as i32));
+    let status = wait_exit(&mut up.0, Duration::from_secs(2));
+    assert_eq!(status.code(), Some(0));
+    let log = dir.read("log");
+    let web_stop = log.find("web stopped").unwrap();
+    let db_stop = log.find("db stopping").unwrap();
+    assert!(web_stop < db_stop, "reverse order:\n{log}");
+    assert!(!dir.path("sock").exists(), "socket removed at exit");
+}
+
+#[test]
+fn stale_socket_is_replaced_and_a_live_one_refused() {
+    let dir = TempDir::new("ctl-stale");
+    // A socket file nobody listens on, as a killed upkeep leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(dir.path("sock")).unwrap());
+    assert!(dir.path("sock").exists());
+    let _up = start(&dir, TWO);
+    assert_eq!(client(&dir, &["status"]).0, 0);
+    // A second upkeep on the same socket: a clear error, exit 2, the first one untouched.
+    let out = Command::new(BIN)
+        .arg("-c")
+        .arg(dir.path("upkeep.toml"))
+        .env_remove("UPKEEP_SOCKET")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("another upkeep is serving"), "{err}");
+    assert_eq!(client(&dir, &["status"]).0, 0);
+}
+
+#[test]
+fn the_socket_is_found_through_the_environment() {
+    let dir = TempDir::new("ctl-env");
+    let _up = start(&dir, TWO);
+    let out = Command::new(BIN)
+        .args(["status", "-c", "/nonexistent.toml"])
+        .env("UPKEEP_SOCKET", dir.path("sock"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = Command::new(BIN)
+        .args(["status", "--socket"])
+        .arg(dir.path("nothing-here"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is upkeep running?"));
+}
