@@ -58,7 +58,24 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
             builder.target(env_logger::Target::Stdout);
         }
         Some(LogTarget::Syslog) => {
-            problem = Some("log = \"syslog\" is not supported yet; logging to stderr".into())
+            if std::path::Path::new(SYSLOG_SOCKET).exists() {
+                // SAFETY: openlog keeps the pointer: IDENT is 'static. The socket it opens
+                // (at once: NDELAY) is close-on-exec.
+                unsafe {
+                    libc::openlog(
+                        IDENT.as_ptr(),
+                        libc::LOG_PID | libc::LOG_NDELAY,
+                        libc::LOG_DAEMON,
+                    )
+                };
+                if log::set_logger(&Syslog).is_ok() {
+                    log::set_max_level(level);
+                    return;
+                }
+            }
+            problem = Some(format!(
+                "no syslog socket at {SYSLOG_SOCKET}; logging to stderr"
+            ));
         }
         _ => {}
     }
@@ -67,4 +84,38 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
     if let Some(p) = problem {
         log::warn!("{p}");
     }
+}
+
+/// Where syslogd listens; syslog(3) connects there.
+#[cfg(target_os = "freebsd")]
+const SYSLOG_SOCKET: &str = "/var/run/log";
+#[cfg(not(target_os = "freebsd"))]
+const SYSLOG_SOCKET: &str = "/dev/log";
+
+static IDENT: &std::ffi::CStr = c"upkeep";
+
+/// `log = "syslog"`: each line goes to syslog(3), facility daemon, with its level; syslogd
+/// adds the time and the host. For a jail's init, which has no console.
+struct Syslog;
+
+impl log::Log for Syslog {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record) {
+        let priority = match record.level() {
+            log::Level::Error => libc::LOG_ERR,
+            log::Level::Warn => libc::LOG_WARNING,
+            log::Level::Info => libc::LOG_INFO,
+            log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
+        };
+        let text = record.args().to_string().replace('\0', " ");
+        if let Ok(text) = std::ffi::CString::new(text) {
+            // SAFETY: a constant "%s" format and a NUL-terminated string.
+            unsafe { libc::syslog(priority | libc::LOG_DAEMON, c"%s".as_ptr(), text.as_ptr()) };
+        }
+    }
+
+    fn flush(&self) {}
 }
