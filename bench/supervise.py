@@ -143,7 +143,12 @@ class Supervisord(Supervisor):
         cfg = os.path.join(self.base, "supervisord.conf")
         with open(cfg, "w") as f:
             f.write(f"[supervisord]\nnodaemon=true\nlogfile={self.base}/supervisord.log\n"
-                    f"pidfile={self.base}/supervisord.pid\nminfds=64\n\n")
+                    f"pidfile={self.base}/supervisord.pid\nminfds=64\n\n"
+                    # For supervisorctl (bench/control.py); unused by the rest.
+                    f"[unix_http_server]\nfile={self.base}/supervisor.sock\n\n"
+                    "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+                    "supervisor.rpcinterface:make_main_rpcinterface\n\n"
+                    f"[supervisorctl]\nserverurl=unix://{self.base}/supervisor.sock\n\n")
             for d in self.dirs:
                 f.write(f"[program:{os.path.basename(d)}]\ncommand={STAMP}\ndirectory={d}\n"
                         "autorestart=true\nstdout_logfile=NONE\nstderr_logfile=NONE\n")
@@ -378,4 +383,5 @@ def main():
           "upkeep runs with stable_after = 1s so that kills 1.2 s apart are not a crash loop.")
 
 
-main()
+if __name__ == "__main__":
+    main()

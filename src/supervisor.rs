@@ -13,8 +13,9 @@ use crate::signame;
 use crate::watch::{self, ProcInfo};
 
 mod admin;
+
 #[cfg(test)]
-use admin::Kind;
+pub use admin::Kind;
 pub use admin::StatusRow;
 
 /// How a process ended.

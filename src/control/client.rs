@@ -123,7 +123,7 @@ pub fn run(args: &ClientArgs) -> i32 {
         ));
         return EXIT_FAILED;
     }
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = BufReader::with_capacity(1 << 16, stream).lines();
     let first = match lines.next() {
         Some(Ok(line)) => line,
         Some(Err(e)) => {
@@ -264,16 +264,20 @@ pub fn status_table(reply: &Value) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut table = String::new();
+    let mut table = String::with_capacity(rows.len() * widths.iter().sum::<usize>() * 2);
     for row in &rows {
-        let mut line = String::new();
+        let start = table.len();
         for (cell, w) in row.iter().zip(widths) {
-            line.push_str(&format!("{cell:<w$}  "));
+            table.push_str(cell);
+            let pad = w.saturating_sub(cell.chars().count()) + 2;
+            table.extend(std::iter::repeat_n(' ', pad));
         }
-        table.push_str(line.trim_end());
+        let end = table.get(start..).map_or(0, |l| l.trim_end().len());
+        table.truncate(start + end);
         table.push('\n');
     }
-    table.trim_end().to_string()
+    table.truncate(table.trim_end().len());
+    table
 }
 
 fn out(text: &str) {

@@ -169,25 +169,39 @@ pub fn exit_text(exit: Exit) -> String {
     }
 }
 
-pub fn row_json(row: &StatusRow) -> Value {
-    json!({
-        "name": row.name,
-        "kind": row.kind.as_str(),
-        "state": row.state,
-        "pid": row.pid,
-        "uptime_ms": row.uptime.map(|d| d.as_millis() as u64),
-        "restarts": row.restarts,
-        "last_exit": row.last_exit.map(exit_text),
-        "healthy": row.healthy,
-    })
-}
-
-/// The status reply: rows, and whether everything that should run does.
+/// The status reply: rows, and whether everything that should run does. Written out
+/// directly, not through a `Value` tree: at 1,000 services this is most of a status
+/// request's cost inside upkeep.
 pub fn status_line(rows: &[StatusRow]) -> String {
-    ok_line(json!({
-        "healthy": rows.iter().all(|r| r.healthy),
-        "services": rows.iter().map(row_json).collect::<Vec<_>>(),
-    }))
+    use std::fmt::Write;
+    let healthy = rows.iter().all(|r| r.healthy);
+    let mut line = String::with_capacity(64 + rows.len() * 160);
+    let _ = write!(
+        line,
+        "{{\"v\":{PROTOCOL_VERSION},\"ok\":true,\"healthy\":{healthy},\"services\":["
+    );
+    for (k, row) in rows.iter().enumerate() {
+        if k > 0 {
+            line.push(',');
+        }
+        let quoted = |text: &str| Value::from(text).to_string();
+        let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+        let _ = write!(
+            line,
+            "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_ms\":{},\
+             \"restarts\":{},\"last_exit\":{},\"healthy\":{}}}",
+            quoted(&row.name),
+            row.kind.as_str(),
+            row.state,
+            or_null(row.pid.map(|p| p.to_string())),
+            or_null(row.uptime.map(|d| d.as_millis().to_string())),
+            row.restarts,
+            or_null(row.last_exit.map(|e| quoted(&exit_text(e)))),
+            row.healthy,
+        );
+    }
+    line.push_str("]}\n");
+    line
 }
 
 /// The platform's default socket path.
@@ -258,6 +272,52 @@ mod tests {
             (v["ok"].clone(), v["message"].clone()),
             (json!(true), json!("hi"))
         );
+    }
+
+    /// The reference encoding a status row must match.
+    fn row_json(row: &StatusRow) -> Value {
+        json!({
+            "name": row.name,
+            "kind": row.kind.as_str(),
+            "state": row.state,
+            "pid": row.pid,
+            "uptime_ms": row.uptime.map(|d| d.as_millis() as u64),
+            "restarts": row.restarts,
+            "last_exit": row.last_exit.map(exit_text),
+            "healthy": row.healthy,
+        })
+    }
+
+    #[test]
+    fn status_line_is_the_rows_as_json() {
+        use crate::supervisor::{Exit, StatusRow};
+        let rows = vec![
+            StatusRow {
+                name: "we\"b".into(),
+                kind: crate::supervisor::Kind::Service,
+                state: "running",
+                pid: Some(42),
+                uptime: Some(Duration::from_millis(3200)),
+                restarts: 2,
+                last_exit: Some(Exit::Signal(9)),
+                healthy: true,
+            },
+            StatusRow {
+                name: "apache".into(),
+                kind: crate::supervisor::Kind::Watch,
+                state: "missing",
+                pid: None,
+                uptime: None,
+                restarts: 0,
+                last_exit: None,
+                healthy: false,
+            },
+        ];
+        let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();
+        let want = json!({"v": 1, "ok": true, "healthy": false,
+            "services": rows.iter().map(row_json).collect::<Vec<_>>()});
+        assert_eq!(v, want);
+        assert_eq!(v["services"][0]["last_exit"], "signal KILL");
     }
 
     #[test]
