@@ -10,6 +10,10 @@ command -v script >/dev/null || need+=(bsdutils)
 command -v ps >/dev/null || need+=(procps)
 command -v mandoc >/dev/null || need+=(mandoc)
 command -v setsid >/dev/null || need+=(util-linux)
+# The container tests (tests/containers.rs): podman with runc, images from busybox-static.
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Fills DIR with a build context for the Containerfiles here: the static upkeep binary
+# (UPKEEP, default target/release/upkeep), Debian's static busybox, and this directory.
+set -eu
+dir=${1:?usage: build-context.sh DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+upkeep=${UPKEEP:-$here/../target/release/upkeep}
+busybox=${BUSYBOX:-/bin/busybox}
+mkdir -p "$dir"
+cp -R "$here/." "$dir/"
+cp "$upkeep" "$dir/upkeep"
+cp "$busybox" "$dir/busybox"

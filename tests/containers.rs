@@ -1,0 +1,300 @@
+//! End to end in a real OCI runtime: podman with runc, images built FROM scratch with the
+//! static upkeep binary and Debian's busybox-static (containers/). scripts/test.sh installs
+//! podman, runc and busybox-static; these tests fail, not skip, when they are missing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const DEMO: &str = "localhost/upkeep-test-demo";
+const CI: &str = "localhost/upkeep-test-ci";
+
+fn podman(args: &[&str]) -> Output {
+    Command::new("podman")
+        .arg("--runtime")
+        .arg("runc")
+        .args(args)
+        .env("CONTAINERS_CONF", conf())
+        .output()
+        .expect("podman is needed (scripts/test.sh installs it)")
+}
+
+/// podman's settings for these machines (../shared/CONTAINERS.md): cgroupfs, no ulimits.
+fn conf() -> &'static str {
+    static CONF: OnceLock<String> = OnceLock::new();
+    CONF.get_or_init(|| {
+        let path = std::env::temp_dir().join("upkeep-test-containers.conf");
+        std::fs::write(
+            &path,
+            "[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = \"cgroupfs\"\n",
+        )
+        .unwrap();
+        path.display().to_string()
+    })
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Builds both images once per test run, from containers/ with this build's binary.
+fn images() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let ctx = std::env::temp_dir().join(format!("upkeep-ctx-{}", std::process::id()));
+        let root = env!("CARGO_MANIFEST_DIR");
+        let made = Command::new(format!("{root}/containers/build-context.sh"))
+            .arg(&ctx)
+            .env("UPKEEP", BIN)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", text(&made));
+        let ctx = ctx.display().to_string();
+        for (tag, file) in [(DEMO, "Containerfile"), (CI, "ci-example/Containerfile")] {
+            let file = format!("{ctx}/{file}");
+            let out = podman(&[
+                "build", "-q", "--format", "docker", "-t", tag, "-f", &file, &ctx,
+            ]);
+            assert!(out.status.success(), "build {tag}: {}", text(&out));
+        }
+        let _ = std::fs::remove_dir_all(&ctx);
+    });
+}
+
+/// A detached container removed when the test ends.
+struct Container(String);
+
+impl Container {
+    fn run(tag: &str, args: &[&str]) -> Container {
+        images();
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let kind = tag.rsplit('-').next().unwrap_or("c");
+        let name = format!("upkeep-test-{kind}-{}-{n}", std::process::id());
+        let _ = podman(&["rm", "-f", &name]);
+        let mut all = vec!["run", "-d", "--name", &name];
+        all.extend_from_slice(args);
+        let out = podman(&all);
+        assert!(out.status.success(), "{}", text(&out));
+        Container(name)
+    }
+
+    fn exec(&self, cmd: &[&str]) -> Output {
+        let mut all = vec!["exec", self.0.as_str()];
+        all.extend_from_slice(cmd);
+        podman(&all)
+    }
+
+    fn logs(&self) -> String {
+        text(&podman(&["logs", &self.0]))
+    }
+
+    fn exit_code(&self) -> i32 {
+        let out = podman(&["inspect", &self.0, "--format", "{{.State.ExitCode}}"]);
+        text(&out).trim().parse().unwrap_or(-1)
+    }
+
+    fn stop(&self, timeout: u32) -> Duration {
+        let t0 = Instant::now();
+        let out = podman(&["stop", "-t", &timeout.to_string(), &self.0]);
+        assert!(out.status.success(), "{}", text(&out));
+        t0.elapsed()
+    }
+
+    fn wait_exit(&self) -> i32 {
+        let out = podman(&["wait", &self.0]);
+        text(&out).trim().parse().unwrap_or(-1)
+    }
+
+    fn pid_of(&self, service: &str) -> i64 {
+        let mut pid = 0;
+        wait_for(Duration::from_secs(10), || {
+            let out = self.exec(&["upkeep", "status", "--json", service]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            pid = v["services"][0]["pid"].as_i64().unwrap_or(0);
+            pid > 0
+        });
+        pid
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = podman(&["rm", "-f", "-t", "0", &self.0]);
+    }
+}
+
+#[test]
+fn podman_stop_is_prompt_with_upkeep_and_slow_without() {
+    let with = Container::run(
+        DEMO,
+        &["--entrypoint", "/sbin/upkeep", DEMO, "--", "sleep", "1000"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let took = with.stop(10);
+    assert!(took < Duration::from_secs(3), "podman stop took {took:?}");
+    assert_eq!(with.exit_code(), 143);
+
+    // The contrast: a bare sleep as PID 1 ignores SIGTERM; podman waits, then SIGKILL.
+    let bare = Container::run(DEMO, &["--entrypoint", "/bin/sleep", DEMO, "1000"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let took = bare.stop(2);
+    assert!(
+        took >= Duration::from_secs(2),
+        "bare sleep stopped in {took:?}"
+    );
+    assert_eq!(bare.exit_code(), 137);
+}
+
+#[test]
+fn the_containers_exit_code_is_the_commands() {
+    let c = Container::run(DEMO, &[DEMO, "--", "sh", "-c", "exit 7"]);
+    assert_eq!(c.wait_exit(), 7);
+}
+
+#[test]
+fn a_killed_daemon_is_restarted_with_a_log_line() {
+    let c = Container::run(DEMO, &[DEMO]);
+    let httpd = c.pid_of("httpd");
+    let out = c.exec(&["kill", "-9", &httpd.to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(wait_for(Duration::from_secs(10), || {
+        let now = c.pid_of("httpd");
+        now > 0 && now != httpd
+    }));
+    let logs = c.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("httpd killed by signal KILL"))
+        .unwrap_or_else(|| panic!("no restart line:\n{logs}"));
+    // 2026-11-23T19:40:00.123Z upkeep: ...
+    assert!(
+        line.len() > 25 && line.as_bytes()[10] == b'T' && line.contains("Z upkeep: "),
+        "{line}"
+    );
+    assert!(line.contains("restarting in"), "{line}");
+    // And the page is served again.
+    assert!(wait_for(Duration::from_secs(5), || {
+        text(&c.exec(&["wget", "-qO-", "http://127.0.0.1:8080/"])).contains("busybox httpd")
+    }));
+}
+
+#[test]
+fn orphans_made_with_podman_exec_are_reaped() {
+    let c = Container::run(DEMO, &[DEMO]);
+    c.pid_of("httpd");
+    // The subshell exits at once; its sleep is orphaned to PID 1, then exits.
+    let out = c.exec(&["sh", "-c", "(sleep 0.3 &); (sleep 0.3 &); exit 0"]);
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_secs(2));
+    let ps = text(&c.exec(&["ps", "-o", "pid,stat,comm"]));
+    assert!(
+        !ps.lines().skip(1).any(|l| l
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|s| s.starts_with('Z'))),
+        "a zombie is left:\n{ps}"
+    );
+    assert!(ps.contains("httpd"), "{ps}");
+}
+
+#[test]
+fn a_critical_service_that_gives_up_ends_the_container_with_its_code() {
+    let c = Container::run(
+        DEMO,
+        &[
+            "--entrypoint",
+            "/bin/sh",
+            DEMO,
+            "-c",
+            "printf '[service.db]\\ncommand = \"exit 5\"\\nrestart_delay = \"10ms\"\\n\
+             give_up_after = 2\\ncritical = true\\n' > /tmp/u.toml && exec /sbin/upkeep -c /tmp/u.toml",
+        ],
+    );
+    assert_eq!(c.wait_exit(), 5, "{}", c.logs());
+    assert!(c.logs().contains("db is critical and stopped for good"));
+}
+
+#[test]
+fn status_works_through_exec_and_as_a_health_check() {
+    let c = Container::run(DEMO, &["--health-cmd", "/sbin/upkeep status", DEMO]);
+    c.pid_of("crond");
+    let out = c.exec(&["upkeep", "status"]);
+    let table = text(&out);
+    assert!(table.contains("httpd    service  running"), "{table}");
+    assert!(table.contains("pingd    watch"), "{table}");
+    assert!(wait_for(Duration::from_secs(10), || {
+        podman(&["healthcheck", "run", &c.0]).status.success()
+    }));
+    // A service stopped for good with a failure makes the health check fail.
+    let out = c.exec(&["upkeep", "stop", "httpd"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        podman(&["healthcheck", "run", &c.0]).status.success(),
+        "a requested stop is healthy"
+    );
+    let out = c.exec(&["upkeep", "start", "httpd"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The watch finds the init script's daemon.
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            text(&c.exec(&["upkeep", "status", "pingd"])).contains("running")
+        }),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn podman_stop_stops_services_in_reverse_order() {
+    let c = Container::run(DEMO, &[DEMO]);
+    c.pid_of("crond");
+    let took = c.stop(10);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(c.exit_code(), 0);
+    let logs = c.logs();
+    let at = |needle: &str| {
+        logs.find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{logs}"))
+    };
+    // syslogd comes first (httpd and crond are `after` it), so it stops last.
+    assert!(at("syslogd stopping") > at("httpd stopped"), "{logs}");
+    assert!(at("syslogd stopping") > at("crond stopped"), "{logs}");
+    assert!(logs.contains("exiting with status 0"));
+}
+
+#[test]
+fn upkeep_shutdown_through_exec_waits_for_the_end() {
+    let c = Container::run(DEMO, &[DEMO]);
+    c.pid_of("crond");
+    let out = c.exec(&["upkeep", "shutdown"]);
+    // The client survives PID 1's final TERM sweep and reports the end, or the runtime
+    // ends the exec session as the container goes: either way the container is down.
+    let said = text(&out);
+    assert!(
+        out.status.success() || said.contains("shutting down"),
+        "{said}"
+    );
+    assert_eq!(c.wait_exit(), 0, "{}", c.logs());
+}
+
+#[test]
+fn ci_example_passes_and_fails_with_the_tests() {
+    let pass = Container::run(CI, &[CI]);
+    assert_eq!(pass.wait_exit(), 0, "{}", pass.logs());
+    assert!(pass.logs().contains("ok: the page mentions"));
+    let fail = Container::run(CI, &["-e", "EXPECT=nope", CI]);
+    assert_eq!(fail.wait_exit(), 1, "{}", fail.logs());
+    assert!(fail.logs().contains("FAIL"));
+    // The services were stopped after the tests, in both runs.
+    assert!(fail.logs().contains("web stopped"), "{}", fail.logs());
+}
