@@ -11,13 +11,16 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nix::poll::PollFlags;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::{CONNECTION_DEADLINE, MAX_REQUEST, Request, error_line};
 use crate::os::platform;
 
 /// More clients than this at once are turned away: a flood costs a bounded amount of memory.
 const MAX_CONNECTIONS: usize = 64;
+
+/// How long an exiting upkeep waits for `upkeep shutdown` clients to read the last line.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why the socket could not be served.
 #[derive(Debug)]
@@ -206,14 +209,43 @@ impl Server {
             .collect()
     }
 
-    /// upkeep is about to exit: tell the clients that asked for the shutdown.
+    /// upkeep is about to exit: tell the clients that asked for the shutdown, and give them
+    /// up to a second to read it and hang up. As PID 1, upkeep's exit kills every process of
+    /// the container, `podman exec upkeep shutdown` included, before it could report.
     pub fn exiting(&mut self, line: &str) {
+        let mut waiting = Vec::new();
         for c in &mut self.conns {
             if matches!(c.phase, Phase::Waiting(Wait::Exit)) {
                 c.outbuf.extend_from_slice(line.as_bytes());
                 // A few hundred bytes into an idle socket: one write is enough.
                 flush(c);
+                waiting.push(c.stream.as_fd());
             }
+        }
+        let give_up = Instant::now() + EXIT_GRACE;
+        while !waiting.is_empty() {
+            let left = give_up.saturating_duration_since(Instant::now());
+            let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+            if ms == 0 {
+                break;
+            }
+            let mut fds: Vec<PollFd> = waiting
+                .iter()
+                .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+                .collect();
+            if poll(&mut fds, PollTimeout::from(ms)).unwrap_or(0) == 0 {
+                break;
+            }
+            // Readable here means EOF or stray bytes: either way that client is done.
+            let done: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            let mut k = 0;
+            waiting.retain(|_| {
+                k += 1;
+                !done.get(k - 1).copied().unwrap_or(true)
+            });
         }
     }
 
