@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -11,7 +11,7 @@ use common::*;
 /// Starts `upkeep -c DIR/upkeep.toml [extra...]` with its log in DIR/log.
 fn start(dir: &TempDir, config: &str, extra: &[&str]) -> Running {
     let cfg = dir.write("upkeep.toml", config);
-    let child = Command::new(BIN)
+    let child = cmd(BIN)
         .arg("-c")
         .arg(&cfg)
         .args(extra)
@@ -250,7 +250,7 @@ fn config_errors_exit_2_with_positions() {
         }
     }
     let good = dir.write("good.toml", "[service.a]\ncommand = [\"true\"]\n");
-    let out = Command::new(BIN)
+    let out = cmd(BIN)
         .args(["check", "-c", good.to_str().unwrap()])
         .output()
         .unwrap();

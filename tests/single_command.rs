@@ -92,10 +92,7 @@ fn signals_reach_the_command() {
     let (file, ready) = (dir.path("got"), dir.path("ready"));
     let names: Vec<&str> = FORWARDED.iter().map(|(n, _)| *n).collect();
     let script = recorder(file.to_str().unwrap(), ready.to_str().unwrap(), &names);
-    let mut child = Command::new(BIN)
-        .args(["--", "sh", "-c", &script])
-        .spawn()
-        .unwrap();
+    let mut child = cmd(BIN).args(["--", "sh", "-c", &script]).spawn().unwrap();
     assert!(wait_for(Duration::from_secs(10), || ready.exists()));
     for (name, sig) in FORWARDED {
         kill(child.id() as i32, sig);
@@ -128,7 +125,7 @@ fn with_g_signals_reach_the_grandchild_too() {
         &grand_sigs,
     );
     let script = format!("sh -c \"{inner}\" & {outer}");
-    let mut child = Command::new(BIN)
+    let mut child = cmd(BIN)
         .args(["-g", "--", "sh", "-c", &script])
         .spawn()
         .unwrap();
@@ -156,10 +153,7 @@ fn a_signal_burst_neither_kills_nor_hangs_upkeep() {
         "trap 'n=$((n+1))' USR1; trap 'exit 7' TERM; touch {}; while :; do sleep 0.02; done",
         ready.display()
     );
-    let mut child = Command::new(BIN)
-        .args(["--", "sh", "-c", &script])
-        .spawn()
-        .unwrap();
+    let mut child = cmd(BIN).args(["--", "sh", "-c", &script]).spawn().unwrap();
     assert!(wait_for(Duration::from_secs(10), || ready.exists()));
     let pid = child.id() as i32;
     for i in 0..1000 {
@@ -189,7 +183,7 @@ fn command_starts_with_empty_mask_no_ignored_signals_and_only_fds_0_1_2() {
     let leak = std::fs::File::open("/dev/null").unwrap();
     use std::os::fd::AsRawFd;
     let leak_fd = leak.as_raw_fd();
-    let mut cmd = Command::new(BIN);
+    let mut cmd = cmd(BIN);
     cmd.args([
         "--",
         "sh",
@@ -245,7 +239,7 @@ fn the_check_above_would_see_an_inherited_mask() {
 fn command_gets_its_own_process_group_and_the_terminal() {
     // `script` gives upkeep a pseudo-terminal as stdin: COMMAND must lead its own group and be
     // the terminal's foreground group (fields 5 and 8 of /proc/self/stat).
-    let out = Command::new("script")
+    let out = cmd("script")
         .args([
             "-qec",
             &format!("{BIN} -- cat /proc/self/stat"),
@@ -325,7 +319,7 @@ fn assert_all_orphans_reaped(reaper: i32, log: &std::path::Path) {
 fn a_thousand_orphans_are_reaped_as_subreaper() {
     let dir = TempDir::new("reap");
     let log = dir.path("log");
-    let mut child = Command::new(BIN)
+    let mut child = cmd(BIN)
         .args(["-w", "--", "sh", "-c", &orphan_script(1000)])
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -342,7 +336,7 @@ fn a_thousand_orphans_are_reaped_as_pid_1() {
     }
     let dir = TempDir::new("reap1");
     let log = dir.path("log");
-    let mut ns = Command::new("unshare")
+    let mut ns = cmd("unshare")
         .args([
             "--pid",
             "--fork",
@@ -378,7 +372,7 @@ fn the_zombie_check_sees_zombies_when_nothing_reaps() {
         eprintln!("skipped: cannot create a PID namespace here");
         return;
     }
-    let mut ns = Command::new("unshare")
+    let mut ns = cmd("unshare")
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
         .arg("sh -c 'i=0; while [ $i -lt 50 ]; do sleep 0.2 & i=$((i+1)); done'; exec sleep 60")
         .spawn()

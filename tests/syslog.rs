@@ -37,7 +37,7 @@ fn log_syslog_sends_to_dev_log() {
          mount --bind {d}/log.sock /dev/log; exec {BIN} -c {}",
         cfg.display()
     );
-    let out = Command::new("unshare")
+    let out = cmd("unshare")
         .args(["--mount", "--fork", "sh", "-c", &script])
         .output()
         .unwrap();
@@ -94,7 +94,7 @@ fn log_syslog_without_a_syslogd_falls_back_to_stderr() {
             dir.0.display()
         ),
     );
-    let out = Command::new(BIN).arg("-c").arg(&cfg).output().unwrap();
+    let out = cmd(BIN).arg("-c").arg(&cfg).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("no syslog socket at /dev/log; logging to stderr"),

@@ -36,7 +36,7 @@ fn pids_named(name: &str) -> Vec<i32> {
 }
 
 fn scan(config: &std::path::Path) -> (i32, String) {
-    let out = Command::new(BIN)
+    let out = cmd(BIN)
         .args(["scan", "-c", config.to_str().unwrap()])
         .env_remove("UPKEEP_LOG")
         .stdin(Stdio::null())
@@ -65,7 +65,7 @@ fn a_killed_daemon_is_started_again_by_the_resident_watch() {
             daemon.display()
         ),
     );
-    Command::new("setsid")
+    cmd("setsid")
         .arg("-f")
         .arg(&daemon)
         .arg("1000")
@@ -74,7 +74,7 @@ fn a_killed_daemon_is_started_again_by_the_resident_watch() {
     assert!(wait_for(Duration::from_secs(5), || pids_named(&name).len() == 1));
     let first = pids_named(&name)[0];
     let up = Running(
-        Command::new(BIN)
+        cmd(BIN)
             .args(["-c", cfg.to_str().unwrap()])
             .env_remove("UPKEEP_LOG")
             .stderr(std::fs::File::create(dir.path("log")).unwrap())
@@ -194,7 +194,7 @@ fn a_long_name_matches_through_argv0() {
 /// Runs a resident upkeep on `config` for `secs` seconds; returns its log.
 fn run_for(dir: &TempDir, config: &str, secs: f64) -> String {
     let up = Running(
-        Command::new(BIN)
+        cmd(BIN)
             .arg("-c")
             .arg(dir.write("upkeep.toml", config))
             .env_remove("UPKEEP_LOG")

@@ -74,7 +74,7 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
 
 /// Runs upkeep with `args` to completion (bounded) and returns (code, stderr).
 pub fn run(args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(BIN)
+    let mut child = cmd(BIN)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -185,4 +185,15 @@ impl Drop for Running {
             kill_tree(&mut self.0);
         }
     }
+}
+
+/// A Command for `prog` with a control socket of its own: upkeeps run by tests in parallel
+/// must not meet at the default /run/upkeep.sock (the second would refuse to start).
+pub fn cmd(prog: &str) -> Command {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sock = std::env::temp_dir().join(format!("upkeep-test-{}-{n}.sock", std::process::id()));
+    let mut c = Command::new(prog);
+    c.env("UPKEEP_SOCKET", sock);
+    c
 }
