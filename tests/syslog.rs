@@ -5,7 +5,6 @@
 mod common;
 
 use std::os::unix::net::UnixDatagram;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
