@@ -2485,22 +2485,22 @@ mod tests {
         }));
     }
 
+    /// keep as it was, change with a new command, drop gone, new added.
+    fn new_config() -> Vec<Service> {
+        let mut changed = svc("change");
+        changed.command = vec!["y".into()];
+        vec![svc("keep"), changed, svc("new")]
+    }
+
     #[test]
     fn reload_touches_only_what_changed() {
         let mut sim = Sim::new(vec![svc("keep"), svc("change"), svc("drop")]);
         let keep = sim.pid_named("keep").unwrap();
         let change = sim.pid_named("change").unwrap();
         let drop = sim.pid_named("drop").unwrap();
-        let mut changed = svc("change");
-        changed.command = vec!["y".into()];
         let summary = sim
             .sup
-            .reload(
-                sim.now,
-                vec![svc("keep"), changed, svc("new")],
-                Vec::new(),
-                ms(1000),
-            )
+            .reload(sim.now, new_config(), Vec::new(), ms(1000))
             .unwrap();
         assert_eq!(
             summary,
@@ -2549,16 +2549,9 @@ mod tests {
         );
         sim.run();
         // A second reload with the same config changes nothing and forgets the retired.
-        let mut changed = svc("change");
-        changed.command = vec!["y".into()];
         let summary = sim
             .sup
-            .reload(
-                sim.now,
-                vec![svc("keep"), changed, svc("new")],
-                Vec::new(),
-                ms(1000),
-            )
+            .reload(sim.now, new_config(), Vec::new(), ms(1000))
             .unwrap();
         assert!(summary.is_empty());
         assert!(sim.run().iter().all(|a| matches!(a, Action::Log(..))));
