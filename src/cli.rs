@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::signame;
+use crate::types::signame;
 
 pub const USAGE: &str = "\
 usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or COMMAND

@@ -1,9 +1,17 @@
 //! Log lines: `2026-11-23T19:40:00.123Z upkeep: message`, one per event, on stderr or in
 //! the config's log file.
 
+use std::io::Write;
+
 use log::LevelFilter;
 
 use crate::config::LogTarget;
+
+/// Writes a line to stderr without the panic `eprintln!` has on a broken pipe (upkeep may be
+/// PID 1): for what is said before the logger exists, and by the one-shot subcommands.
+pub fn say(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
 
 /// Level: `UPKEEP_LOG` (error|warn|info|debug|trace), else the config's `log_level`, else
 /// info; each `-v` raises it one step and each `-q` lowers it.
@@ -37,7 +45,6 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
     builder
         .filter_level(LevelFilter::Trace)
         .format(|buf, record| {
-            use std::io::Write;
             writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
         });
     let mut problem = None;

@@ -1,92 +1,89 @@
-//! upkeep: a small static init and supervisor. See README.md and DESIGN.md.
-//! Thin: arguments -> config -> logger -> runtime -> exit code.
+//! upkeep: a small static init and supervisor. See README.md and upkeep(8).
+//! Dispatch only: arguments -> one short function per mode -> exit code.
 
-mod accounts;
-mod childlog;
 mod cli;
 mod config;
 mod control;
+mod core;
 mod logging;
 mod os;
 mod runtime;
-mod scan;
-mod signame;
-mod supervisor;
-mod watch;
+mod types;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Writes to stderr without the panic `eprintln!` has on a broken pipe (upkeep may be PID 1).
-pub(crate) fn say(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
-
-fn print_errors(errors: &[config::ConfigError]) {
-    for e in errors {
-        say(&e.to_string());
-    }
-}
+use logging::say;
 
 fn main() -> ExitCode {
-    let cli = match cli::parse(std::env::args_os().skip(1)) {
-        Ok(cli) => cli,
+    let status = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(cli::Cli::Help) => {
+            let _ = std::io::stdout().write_all(cli::USAGE.as_bytes());
+            0
+        }
+        Ok(cli::Cli::Version) => {
+            let _ = writeln!(std::io::stdout(), "upkeep {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Ok(cli::Cli::Check { config }) => check(config),
+        Ok(cli::Cli::Scan { config }) => scan(config),
+        Ok(cli::Cli::Client(args)) => control::client::run(&args),
+        Ok(cli::Cli::Run(args)) => run(args),
         Err(e) => {
             say(&format!("upkeep: {e}\n{}", cli::USAGE));
-            return ExitCode::from(2);
+            2
         }
     };
-    let args = match cli {
-        cli::Cli::Help => {
-            let _ = std::io::stdout().write_all(cli::USAGE.as_bytes());
-            return ExitCode::SUCCESS;
-        }
-        cli::Cli::Version => {
-            let _ = writeln!(std::io::stdout(), "upkeep {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        cli::Cli::Check { config } => {
-            let path = config.unwrap_or_else(config::default_path);
-            return match config::load(&path) {
-                Ok(c) => {
-                    let _ = writeln!(
-                        std::io::stdout(),
-                        "{}: ok ({} services, {} watches)",
-                        path.display(),
-                        c.services.len(),
-                        c.watches.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(errors) => {
-                    print_errors(&errors);
-                    ExitCode::from(2)
-                }
-            };
-        }
-        cli::Cli::Scan { config } => {
-            let path = config.unwrap_or_else(config::default_path);
-            let config = match config::load(&path) {
-                Ok(c) => c,
-                Err(errors) => {
-                    print_errors(&errors);
-                    return ExitCode::from(2);
-                }
-            };
-            // On stdout, for cron's mail; and only when something happened.
-            logging::init(
-                0,
-                config.settings.log_level,
-                Some(&config::LogTarget::Stdout),
-            );
-            return ExitCode::from(scan::run_once(&config).clamp(0, 255) as u8);
-        }
-        cli::Cli::Client(args) => {
-            return ExitCode::from(control::client::run(&args).clamp(0, 255) as u8);
-        }
-        cli::Cli::Run(args) => args,
-    };
+    ExitCode::from(status.clamp(0, 255) as u8)
+}
 
+/// The config at `path`, or its errors printed and None.
+fn load(path: &std::path::Path) -> Option<config::Config> {
+    config::load(path)
+        .map_err(|errors| errors.iter().for_each(|e| say(&e.to_string())))
+        .ok()
+}
+
+/// `upkeep check`: every error, exit 2; or a one-line summary, exit 0.
+fn check(config: Option<PathBuf>) -> i32 {
+    let path = config.unwrap_or_else(config::default_path);
+    let Some(c) = load(&path) else {
+        return 2;
+    };
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}: ok ({} services, {} watches)",
+        path.display(),
+        c.services.len(),
+        c.watches.len()
+    );
+    0
+}
+
+/// `upkeep scan`: one pass over the watches, through the same core and loop as the
+/// resident upkeep; on stdout, for cron's mail, and only when something happened.
+fn scan(config: Option<PathBuf>) -> i32 {
+    let Some(config) = load(&config.unwrap_or_else(config::default_path)) else {
+        return 2;
+    };
+    logging::init(
+        0,
+        config.settings.log_level,
+        Some(&config::LogTarget::Stdout),
+    );
+    runtime::run(runtime::RunSpec {
+        mode: core::Mode::ScanOnce,
+        config,
+        main: None,
+        parent_death_signal: None,
+        socket: None,
+        verbosity: 0,
+    })
+}
+
+/// `upkeep [OPTIONS] [-- COMMAND]`: supervise the config and/or COMMAND.
+fn run(args: cli::RunArgs) -> i32 {
     // With a COMMAND the default config is used only if it exists (tini mode needs none).
     let config_path = match (&args.config, args.command.is_empty()) {
         (Some(p), _) => Some(p.clone()),
@@ -94,17 +91,16 @@ fn main() -> ExitCode {
         (None, false) => Some(config::default_path()).filter(|p| p.exists()),
     };
     let config = match &config_path {
-        Some(path) => match config::load(path) {
-            Ok(c) => Some(c),
-            Err(errors) => {
-                print_errors(&errors);
+        Some(path) => match load(path) {
+            Some(c) => Some(c),
+            None => {
                 if args.command.is_empty() && args.config.is_none() {
                     say(&format!(
                         "upkeep: give -c FILE or -- COMMAND\n{}",
                         cli::USAGE
                     ));
                 }
-                return ExitCode::from(2);
+                return 2;
             }
         },
         None => None,
@@ -114,26 +110,24 @@ fn main() -> ExitCode {
         config.as_ref().and_then(|c| c.settings.log_level),
         config.as_ref().map(|c| &c.settings.log),
     );
-    let main = args.command.first().cloned().map(|first| {
-        (
-            args.command.clone(),
-            supervisor::MainOptions {
-                name: first.to_string_lossy().into_owned(),
-                signal_group: args.signal_group,
-                success_codes: args.success_codes.clone(),
-                warn_on_reap: args.warn_on_reap,
-                debug: log::log_enabled!(log::Level::Debug),
-            },
-        )
+    let main = args.command.first().map(|first| core::MainOptions {
+        name: first.to_string_lossy().into_owned(),
+        argv: args.command.clone(),
+        signal_group: args.signal_group,
+        success_codes: args.success_codes.clone(),
+        warn_on_reap: args.warn_on_reap,
     });
-    let supervising = config.is_some();
-    let status = runtime::run(runtime::RunSpec {
+    let mode = if config.is_some() {
+        core::Mode::Supervise
+    } else {
+        core::Mode::Single
+    };
+    runtime::run(runtime::RunSpec {
+        mode,
         config: config.unwrap_or_else(config::Config::empty),
         main,
-        supervising,
         parent_death_signal: args.parent_death_signal,
         socket: args.socket.clone(),
         verbosity: args.verbosity,
-    });
-    ExitCode::from(status.clamp(0, 255) as u8)
+    })
 }

@@ -327,6 +327,74 @@ command = "exec sleep 1003"
 }
 
 #[test]
+fn reload_to_log_level_debug_turns_on_debug_lines() {
+    let dir = TempDir::new("ctl-debug");
+    let up = start(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
+    let sock = dir.path("sock");
+    let with_level = |level: &str| {
+        dir.write(
+            "upkeep.toml",
+            &format!(
+                "[supervisor]\ncontrol_socket = {:?}\nlog_level = \"{level}\"\n\
+                 [service.a]\ncommand = \"exec sleep 1000\"\n",
+                sock.display()
+            ),
+        )
+    };
+    // A signal upkeep has no COMMAND to forward to is noted by a debug line of the core.
+    let line = "signal USR1 with no command to forward it to";
+    kill(up.0.id() as i32, libc::SIGUSR1);
+    pid_of(&dir, "a"); // a round trip: the signal has been handled
+    assert!(!dir.read("log").contains(line), "{}", dir.read("log"));
+    with_level("debug");
+    let (code, _, err) = client(&dir, &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    kill(up.0.id() as i32, libc::SIGUSR1);
+    assert!(
+        wait_for(Duration::from_secs(5), || dir.read("log").contains(line)),
+        "{}",
+        dir.read("log")
+    );
+}
+
+#[test]
+fn a_reload_in_the_same_wake_up_as_a_stop_is_applied() {
+    let dir = TempDir::new("ctl-hup-stop");
+    let up = start(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
+    let sock = dir.path("sock");
+    dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\ncontrol_socket = {:?}\n[service.a]\ncommand = \"exec sleep 1000\"\n\
+             [service.b]\ncommand = \"exec sleep 1001\"\n",
+            sock.display()
+        ),
+    );
+    // The stop queues actions; the HUP right behind it used to be refused as "busy".
+    let stop = Command::new(BIN)
+        .args(["stop", "a", "--socket"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill(up.0.id() as i32, libc::SIGHUP);
+    let mut stop = stop;
+    stop.wait().unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || status_json(&dir)["services"]
+            .as_array()
+            .is_some_and(|s| s.len() == 2)),
+        "{}",
+        dir.read("log")
+    );
+    assert!(
+        !dir.read("log").contains("try again"),
+        "{}",
+        dir.read("log")
+    );
+}
+
+#[test]
 fn socket_is_private_and_strangers_are_refused() {
     let dir = TempDir::new("ctl-perm");
     let _up = start(&dir, TWO);

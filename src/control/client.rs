@@ -13,8 +13,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Command, Request, socket_path};
-use crate::signame;
-use crate::supervisor::fmt_duration;
+use crate::core::{Kind, Status};
+use crate::logging::say;
+use crate::types::{fmt_duration, signame};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientArgs {
@@ -147,7 +148,7 @@ pub fn run(args: &ClientArgs) -> i32 {
         err(text);
         if let Some(errors) = reply["errors"].as_array() {
             for e in errors.iter().filter_map(Value::as_str) {
-                crate::say(e);
+                say(e);
             }
         }
         return if cmd == Command::Reload && reply["errors"].is_array() {
@@ -170,11 +171,6 @@ pub fn run(args: &ClientArgs) -> i32 {
             }
         }
         Command::Start | Command::Stop | Command::Restart => {
-            let want = if cmd == Command::Stop {
-                ["stopped", "paused"]
-            } else {
-                ["running", "unknown"]
-            };
             let mut status = 0;
             for row in reply["services"].as_array().into_iter().flatten() {
                 let state = row["state"].as_str().unwrap_or("?");
@@ -182,11 +178,19 @@ pub fn run(args: &ClientArgs) -> i32 {
                 if let Some(pid) = row["pid"].as_i64() {
                     line.push_str(&format!(" (pid {pid})"));
                 }
-                if row["kind"] == "watch" {
+                let watch = row["kind"].as_str().and_then(Kind::parse) == Some(Kind::Watch);
+                if watch {
                     line.push_str(" (watch)");
                 }
-                let watch_resumed = row["kind"] == "watch" && cmd != Command::Stop;
-                if !(want.contains(&state) || watch_resumed) {
+                let reached = Status::parse(state).is_some_and(|s| {
+                    if cmd == Command::Stop {
+                        s.is_stopped()
+                    } else {
+                        // A resumed watch is up whatever its last scan found.
+                        s.is_up() || watch
+                    }
+                });
+                if !reached {
                     status = EXIT_FAILED;
                 }
                 out(&line);
@@ -285,7 +289,7 @@ fn out(text: &str) {
 }
 
 fn err(text: &str) {
-    crate::say(&format!("upkeep: {text}"));
+    say(&format!("upkeep: {text}"));
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::supervisor::{Exit, StatusRow};
+use crate::core::StatusRow;
+use crate::types::signame;
 
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -84,7 +85,7 @@ impl Request {
             "names": self.names,
         });
         if let (Some(sig), Some(map)) = (self.signal, obj.as_object_mut()) {
-            map.insert("signal".into(), json!(crate::signame::name(sig)));
+            map.insert("signal".into(), json!(signame::name(sig)));
         }
         let mut line = obj.to_string();
         line.push('\n');
@@ -126,12 +127,12 @@ impl Request {
         };
         let signal = match (cmd, obj.get("signal")) {
             (Command::Signal, Some(Value::String(s))) => {
-                Some(crate::signame::parse(s).ok_or_else(|| format!("unknown signal {s:?}"))?)
+                Some(signame::parse(s).ok_or_else(|| format!("unknown signal {s:?}"))?)
             }
             (Command::Signal, Some(Value::Number(n))) => Some(
                 n.as_i64()
                     .and_then(|n| i32::try_from(n).ok())
-                    .filter(|n| (1..=crate::signame::max_signal()).contains(n))
+                    .filter(|n| (1..=signame::max_signal()).contains(n))
                     .ok_or_else(|| format!("unknown signal {n}"))?,
             ),
             (Command::Signal, _) => return Err("signal: missing \"signal\"".into()),
@@ -162,19 +163,12 @@ pub fn error_line(error: &str, details: &[String]) -> String {
     line
 }
 
-pub fn exit_text(exit: Exit) -> String {
-    match exit {
-        Exit::Code(c) => format!("status {c}"),
-        Exit::Signal(n) => format!("signal {}", crate::signame::name(n)),
-    }
-}
-
 /// The status reply: rows, and whether everything that should run does. Written out
 /// directly, not through a `Value` tree: at 1,000 services this is most of a status
 /// request's cost inside upkeep.
 pub fn status_line(rows: &[StatusRow]) -> String {
     use std::fmt::Write;
-    let healthy = rows.iter().all(|r| r.healthy);
+    let healthy = rows.iter().all(StatusRow::healthy);
     let mut line = String::with_capacity(64 + rows.len() * 160);
     let _ = write!(
         line,
@@ -192,12 +186,12 @@ pub fn status_line(rows: &[StatusRow]) -> String {
              \"restarts\":{},\"last_exit\":{},\"healthy\":{}}}",
             quoted(&row.name),
             row.kind.as_str(),
-            row.state,
+            row.status.as_str(),
             or_null(row.pid.map(|p| p.to_string())),
             or_null(row.uptime.map(|d| d.as_millis().to_string())),
             row.restarts,
-            or_null(row.last_exit.map(|e| quoted(&exit_text(e)))),
-            row.healthy,
+            or_null(row.last_exit.map(|e| quoted(&e.short()))),
+            row.healthy(),
         );
     }
     line.push_str("]}\n");
@@ -231,6 +225,8 @@ pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(2);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::{Kind, Status};
+    use crate::types::Exit;
 
     #[test]
     fn requests_round_trip() {
@@ -279,38 +275,36 @@ mod tests {
         json!({
             "name": row.name,
             "kind": row.kind.as_str(),
-            "state": row.state,
+            "state": row.status.as_str(),
             "pid": row.pid,
             "uptime_ms": row.uptime.map(|d| d.as_millis() as u64),
             "restarts": row.restarts,
-            "last_exit": row.last_exit.map(exit_text),
-            "healthy": row.healthy,
+            "last_exit": row.last_exit.map(Exit::short),
+            "healthy": row.healthy(),
         })
     }
 
     #[test]
     fn status_line_is_the_rows_as_json() {
-        use crate::supervisor::{Exit, StatusRow};
+        use crate::core::StatusRow;
         let rows = vec![
             StatusRow {
                 name: "we\"b".into(),
-                kind: crate::supervisor::Kind::Service,
-                state: "running",
+                kind: Kind::Service,
+                status: Status::Running,
                 pid: Some(42),
                 uptime: Some(Duration::from_millis(3200)),
                 restarts: 2,
                 last_exit: Some(Exit::Signal(9)),
-                healthy: true,
             },
             StatusRow {
                 name: "apache".into(),
-                kind: crate::supervisor::Kind::Watch,
-                state: "missing",
+                kind: Kind::Watch,
+                status: Status::Missing,
                 pid: None,
                 uptime: None,
                 restarts: 0,
                 last_exit: None,
-                healthy: false,
             },
         ];
         let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();

@@ -1,4 +1,5 @@
-//! Everything that talks to the kernel. Thin: policy lives in `supervisor`.
+//! Everything that talks to the kernel. Thin: policy lives in `core`; this depends on
+//! `types` only.
 
 pub mod platform;
 pub mod proctable;
@@ -35,4 +36,13 @@ pub fn group_exists(pgid: i32) -> bool {
         return true;
     }
     std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Signals every process upkeep may signal (`kill(-1)`): PID 1's last sweep. Refused
+/// anywhere but as PID 1, where it would reach the host's processes.
+pub fn signal_all(sig: i32) {
+    if std::process::id() == 1 {
+        // SAFETY: kill(-1) as PID 1 signals every other process of the namespace.
+        unsafe { libc::kill(-1, sig) };
+    }
 }

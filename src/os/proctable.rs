@@ -3,7 +3,7 @@
 //! One interface (`list_processes`), two small cfg-gated implementations. A process that
 //! vanishes while it is read is skipped silently: that is what a process table does.
 
-pub use crate::watch::ProcInfo;
+use crate::types::ProcInfo;
 
 #[cfg(target_os = "linux")]
 pub fn list_processes() -> Vec<ProcInfo> {

@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::supervisor::Exit;
+use crate::types::Exit;
 
 /// Every child that has ended since the last call, with how it ended, and whether upkeep
 /// has no children left at all (ECHILD).

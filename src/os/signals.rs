@@ -52,11 +52,12 @@ pub fn handled() -> Vec<i32> {
     sigs
 }
 
-/// Installs the handlers and returns the delivery whose read end the loop polls.
-pub fn install() -> io::Result<SignalDelivery<UnixStream, SignalOnly>> {
+/// Installs handlers for `caught` (`handled()`, or less) and returns the delivery whose read
+/// end the loop polls.
+pub fn install(caught: &[i32]) -> io::Result<SignalDelivery<UnixStream, SignalOnly>> {
     // Both ends of a socketpair are close-on-exec from creation, so no child inherits them.
     let (read, write) = UnixStream::pair()?;
-    let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, handled())?;
+    let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter().copied())?;
     // upkeep may have been started with signals blocked (tini's sigconf test does this): a
     // blocked SIGCHLD would never wake the loop.
     set_mask(libc::SIG_SETMASK, &empty_set())?;
@@ -65,7 +66,7 @@ pub fn install() -> io::Result<SignalDelivery<UnixStream, SignalOnly>> {
         libc::signal(libc::SIGTTIN, libc::SIG_IGN);
         libc::signal(libc::SIGTTOU, libc::SIG_IGN);
     }
-    let _ = IGNORED.set(find_ignored());
+    let _ = IGNORED.set(find_ignored(caught));
     Ok(delivery)
 }
 
@@ -77,9 +78,8 @@ pub fn ignored() -> &'static [i32] {
     IGNORED.get().map(Vec::as_slice).unwrap_or(&[])
 }
 
-fn find_ignored() -> Vec<i32> {
-    let handled = handled();
-    (1..=crate::signame::max_signal())
+fn find_ignored(handled: &[i32]) -> Vec<i32> {
+    (1..=crate::types::signame::max_signal())
         .filter(|&sig| {
             // Signals upkeep catches have a handler, which exec resets anyway.
             if sig == libc::SIGKILL || sig == libc::SIGSTOP || handled.contains(&sig) {

@@ -4,68 +4,40 @@
 //! failures over a close-on-exec pipe; the `Child` handle is dropped at once because the
 //! reaper (`waitpid(-1)`) owns every pid.
 
-use std::ffi::OsString;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use super::signals;
+use crate::types::{Grouping, SpawnPlan};
 
-/// How the child relates to process groups and the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grouping {
-    /// Own process group, made the terminal's foreground group when stdin is a terminal (tini):
-    /// Ctrl-C and Ctrl-Z reach the command, not upkeep.
-    ForegroundGroup,
-    /// Own session (so own group, no controlling terminal): signalled as a whole with killpg.
-    Session,
-}
-
-/// Ids to switch to before exec, resolved beforehand (resolution reads files and allocates).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub uid: u32,
-    pub gid: u32,
-    pub groups: Vec<u32>,
-}
-
-#[derive(Debug)]
-pub struct SpawnSpec {
-    pub argv: Vec<OsString>,
-    pub env: Vec<(OsString, OsString)>,
-    pub directory: Option<PathBuf>,
-    pub credentials: Option<Credentials>,
-    pub grouping: Grouping,
-    pub stdin_null: bool,
-    /// When set, stdout and stderr go to this (the write end of a pipe upkeep reads).
-    pub output: Option<std::os::fd::OwnedFd>,
-}
-
-impl SpawnSpec {
-    pub fn new(argv: Vec<OsString>, grouping: Grouping) -> Self {
-        SpawnSpec {
-            argv,
-            env: Vec::new(),
-            directory: None,
-            credentials: None,
-            grouping,
-            stdin_null: true,
-            output: None,
-        }
+/// Forks and execs `spec`, its stdout and stderr to `output` when given; returns the child's
+/// pid. Exec failures come back as the child's errno; a missing `directory` is named.
+pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
+    if let Some(dir) = &spec.directory
+        && let Err(e) = std::fs::metadata(dir).and_then(|m| {
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::from_raw_os_error(libc::ENOTDIR))
+            }
+        })
+    {
+        let reason = exec_failure_reason(&e);
+        return Err(io::Error::new(
+            e.kind(),
+            format!("directory {}: {reason}", dir.display()),
+        ));
     }
-}
-
-/// Forks and execs; returns the child's pid. Exec failures come back as the child's errno.
-pub fn spawn(spec: SpawnSpec) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
     // it can do the job: no credentials to switch and no terminal to hand over.
     #[cfg(target_os = "linux")]
     if spec.credentials.is_none() && !(spec.grouping == Grouping::ForegroundGroup && stdin_is_tty())
     {
-        return posix::spawn(&spec, signals::ignored());
+        return posix::spawn(spec, output, signals::ignored());
     }
-    spawn_forked(spec)
+    spawn_forked(spec, output)
 }
 
 #[cfg(target_os = "linux")]
@@ -75,7 +47,7 @@ fn stdin_is_tty() -> bool {
 }
 
 /// The general path: std's fork + `pre_exec` + exec.
-fn spawn_forked(spec: SpawnSpec) -> io::Result<i32> {
+fn spawn_forked(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
@@ -89,13 +61,13 @@ fn spawn_forked(spec: SpawnSpec) -> io::Result<i32> {
     } else {
         Stdio::inherit()
     });
-    if let Some(out) = spec.output {
-        let err = out.try_clone()?;
-        cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
+    if let Some(out) = output {
+        cmd.stdout(Stdio::from(out.try_clone()?))
+            .stderr(Stdio::from(out.try_clone()?));
     }
     let grouping = spec.grouping;
     let ignored = signals::ignored();
-    let credentials = spec.credentials;
+    let credentials = spec.credentials.clone();
     // SAFETY: the closure runs between fork and exec in a child of a single-threaded process and
     // makes only async-signal-safe system calls; it allocates nothing and takes no lock
     // (`credentials` was built before the fork and is only read).
@@ -179,7 +151,9 @@ mod posix {
     use std::os::unix::ffi::OsStrExt;
     use std::ptr;
 
-    use super::{Grouping, SpawnSpec};
+    use std::os::fd::OwnedFd;
+
+    use crate::types::{Grouping, SpawnPlan};
 
     fn cstring(bytes: &[u8]) -> io::Result<CString> {
         CString::new(bytes)
@@ -226,7 +200,7 @@ mod posix {
         }
     }
 
-    pub fn spawn(spec: &SpawnSpec, ignored: &[i32]) -> io::Result<i32> {
+    pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>, ignored: &[i32]) -> io::Result<i32> {
         let argv: Vec<CString> = spec
             .argv
             .iter()
@@ -307,7 +281,7 @@ mod posix {
                     0,
                 ))?;
             }
-            if let Some(out) = &spec.output {
+            if let Some(out) = output {
                 let fd = out.as_raw_fd();
                 check(libc::posix_spawn_file_actions_adddup2(actions, fd, 1))?;
                 check(libc::posix_spawn_file_actions_adddup2(actions, fd, 2))?;

@@ -10,15 +10,35 @@ use std::time::Duration;
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
-use crate::accounts::Accounts;
-use crate::os::spawn::Credentials;
-use crate::signame;
+pub mod accounts;
+mod durations;
+mod graph;
+
+pub use durations::parse_duration;
+pub use graph::start_order;
+use graph::{check_after, find_cycle};
+
+use crate::types::{Credentials, shell, signame};
+use accounts::Accounts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {
     Always,
     OnFailure,
     Never,
+}
+
+impl Restart {
+    pub const ALL: [Restart; 3] = [Restart::Always, Restart::OnFailure, Restart::Never];
+
+    /// The config's word for it, as the log repeats it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "never",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,14 +197,14 @@ const SERVICE_KEYS: &[&str] = &[
 const WATCH_KEYS: &[&str] = &["process", "start", "diagnose", "interval"];
 
 /// Collects errors with positions while the document is walked.
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     file: String,
     text: &'a str,
     errors: Vec<ConfigError>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
         let offset = span.map_or(0, |s| s.start).min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
@@ -330,7 +350,7 @@ impl<'t> Fields<'t, '_, '_> {
                 if s.value().trim().is_empty() {
                     None
                 } else {
-                    Some(vec!["/bin/sh".into(), "-c".into(), s.value().clone()])
+                    Some(shell(s.value()))
                 }
             }
             Item::Value(Value::Array(a)) => {
@@ -577,7 +597,7 @@ fn parse_settings(item: Option<&Item>, checker: &mut Checker) -> Settings {
 }
 
 /// The names a service comes `after`, each with where it was written.
-type AfterList = Vec<(String, Option<Range<usize>>)>;
+pub(crate) type AfterList = Vec<(String, Option<Range<usize>>)>;
 
 fn parse_service(
     name: &str,
@@ -601,18 +621,23 @@ fn parse_service(
         f.checker
             .error(span, format!("{what}: `command` is missing"));
     }
-    let restart = match f.string("restart").as_deref() {
-        None | Some("always") => Restart::Always,
-        Some("on-failure") => Restart::OnFailure,
-        Some("never") => Restart::Never,
-        Some(other) => {
-            let span = f.item("restart").and_then(span_of);
-            f.checker.error(
-                span,
-                format!("{what} `restart`: {other:?} is not one of always, on-failure, never"),
-            );
-            Restart::Always
-        }
+    let restart = match f.string("restart") {
+        None => Restart::Always,
+        Some(word) => match Restart::ALL.into_iter().find(|r| r.as_str() == word) {
+            Some(r) => r,
+            None => {
+                let span = f.item("restart").and_then(span_of);
+                let known: Vec<&str> = Restart::ALL.iter().map(|r| r.as_str()).collect();
+                f.checker.error(
+                    span,
+                    format!(
+                        "{what} `restart`: {word:?} is not one of {}",
+                        known.join(", ")
+                    ),
+                );
+                Restart::Always
+            }
+        },
     };
     let restart_delay = f
         .duration("restart_delay")
@@ -727,134 +752,6 @@ fn parse_watch(name: &str, item: &Item, checker: &mut Checker) -> Option<Watch> 
     })
 }
 
-fn check_after(
-    afters: &HashMap<String, AfterList>,
-    names: &BTreeMap<String, Option<Range<usize>>>,
-    checker: &mut Checker,
-) {
-    let known: Vec<&str> = names.keys().map(String::as_str).collect();
-    // Sorted by service name, so that the errors come out in a stable order.
-    for service in names.keys() {
-        for (dep, span) in afters.get(service).map(Vec::as_slice).unwrap_or(&[]) {
-            if dep == service {
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}` is `after` itself"),
-                );
-            } else if !names.contains_key(dep) {
-                let hint = closest(dep, &known)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}`: `after` names unknown service `{dep}`{hint}"),
-                );
-            }
-        }
-    }
-}
-
-/// A cycle in `after`, as the names along it ending where it began, if there is one.
-fn find_cycle(services: &[Service]) -> Option<Vec<String>> {
-    let index: HashMap<&str, usize> = services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
-    // 0 = unseen, 1 = on the current path, 2 = done.
-    let mut mark = vec![0u8; services.len()];
-    let mut path: Vec<usize> = Vec::new();
-    fn visit(
-        i: usize,
-        services: &[Service],
-        index: &HashMap<&str, usize>,
-        mark: &mut Vec<u8>,
-        path: &mut Vec<usize>,
-    ) -> Option<Vec<String>> {
-        match mark.get(i).copied() {
-            Some(2) => return None,
-            Some(1) => {
-                let from = path.iter().position(|&p| p == i).unwrap_or(0);
-                let mut names: Vec<String> = path
-                    .get(from..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .filter_map(|&p| services.get(p).map(|s| s.name.clone()))
-                    .collect();
-                names.extend(services.get(i).map(|s| s.name.clone()));
-                return Some(names);
-            }
-            _ => {}
-        }
-        if let Some(m) = mark.get_mut(i) {
-            *m = 1;
-        }
-        path.push(i);
-        for dep in services.get(i).map(|s| s.after.as_slice()).unwrap_or(&[]) {
-            if let Some(&j) = index.get(dep.as_str()) {
-                if j == i {
-                    continue; // reported as "after itself"
-                }
-                if let Some(cycle) = visit(j, services, index, mark, path) {
-                    return Some(cycle);
-                }
-            }
-        }
-        path.pop();
-        if let Some(m) = mark.get_mut(i) {
-            *m = 2;
-        }
-        None
-    }
-    (0..services.len()).find_map(|i| visit(i, services, &index, &mut mark, &mut path))
-}
-
-/// "100ms", "10s", "1.5s", "5m", "1h", "1h30m".
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = 0f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let value: f64 = num.parse().map_err(|_| {
-            format!("bad duration {text:?}: expected e.g. \"100ms\", \"10s\", \"5m\"")
-        })?;
-        let scale = match unit.trim() {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => {
-                return Err(format!(
-                    "bad duration {text:?}: give a unit (ms, s, m, h), or an integer for seconds"
-                ));
-            }
-            u => {
-                return Err(format!(
-                    "bad duration {text:?}: unknown unit {u:?} (ms, s, m, h)"
-                ));
-            }
-        };
-        total += value * scale;
-        rest = next;
-    }
-    if !(0.0..=1e9).contains(&total) {
-        return Err(format!("bad duration {text:?}: out of range"));
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
-/// The known word nearest to `word`, if it is a likely typo of it.
 pub fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
@@ -878,37 +775,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev.last().copied().unwrap_or(0)
-}
-
-/// Services in start order: each after everything it names in `after` (file order otherwise).
-pub fn start_order(services: &[Service]) -> Vec<usize> {
-    let mut order = Vec::with_capacity(services.len());
-    let mut placed = vec![false; services.len()];
-    while order.len() < services.len() {
-        let before = order.len();
-        for (i, svc) in services.iter().enumerate() {
-            if placed.get(i).copied().unwrap_or(true) {
-                continue;
-            }
-            let ready = svc.after.iter().all(|dep| {
-                services
-                    .iter()
-                    .position(|s| s.name == *dep)
-                    .is_none_or(|j| placed.get(j).copied().unwrap_or(true) || j == i)
-            });
-            if ready {
-                if let Some(p) = placed.get_mut(i) {
-                    *p = true;
-                }
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            // A cycle (validation rejects them): place the rest in file order.
-            order.extend((0..services.len()).filter(|i| !placed.get(*i).copied().unwrap_or(true)));
-        }
-    }
-    order
 }
 
 #[cfg(test)]
@@ -1100,22 +966,12 @@ user = "nosuchuser"
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert!(parse_duration("30").is_err());
-        assert!(parse_duration("3 weeks").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
     fn start_order_follows_after() {
         let c = ok(
             "[service.web]\ncommand=[\"x\"]\nafter=[\"db\"]\n[service.db]\ncommand=[\"x\"]\n[service.log]\ncommand=[\"x\"]\n",
         );
-        let names: Vec<&str> = start_order(&c.services)
+        let refs: Vec<&Service> = c.services.iter().collect();
+        let names: Vec<&str> = start_order(&refs)
             .iter()
             .map(|&i| c.services[i].name.as_str())
             .collect();

@@ -1,7 +1,7 @@
 //! Users and groups, read from /etc/passwd and /etc/group directly: a static glibc binary
 //! must not use NSS, and a container's files are the truth anyway.
 
-use crate::os::spawn::Credentials;
+use crate::types::Credentials;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

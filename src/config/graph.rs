@@ -1,0 +1,119 @@
+//! The `after` graph: every target known, no cycle, and the start order it gives.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use super::{AfterList, Checker, Service, closest};
+
+pub(super) fn check_after(
+    afters: &HashMap<String, AfterList>,
+    names: &BTreeMap<String, Option<Range<usize>>>,
+    checker: &mut Checker,
+) {
+    let known: Vec<&str> = names.keys().map(String::as_str).collect();
+    // Sorted by service name, so that the errors come out in a stable order.
+    for service in names.keys() {
+        for (dep, span) in afters.get(service).map(Vec::as_slice).unwrap_or(&[]) {
+            if dep == service {
+                checker.error(
+                    span.clone(),
+                    format!("service `{service}` is `after` itself"),
+                );
+            } else if !names.contains_key(dep) {
+                let hint = closest(dep, &known)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                checker.error(
+                    span.clone(),
+                    format!("service `{service}`: `after` names unknown service `{dep}`{hint}"),
+                );
+            }
+        }
+    }
+}
+
+/// A cycle in `after`, as the names along it ending where it began, if there is one.
+pub(super) fn find_cycle(services: &[Service]) -> Option<Vec<String>> {
+    let index: HashMap<&str, usize> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    // 0 = unseen, 1 = on the current path, 2 = done.
+    let mut mark = vec![0u8; services.len()];
+    let mut path: Vec<usize> = Vec::new();
+    fn visit(
+        i: usize,
+        services: &[Service],
+        index: &HashMap<&str, usize>,
+        mark: &mut Vec<u8>,
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        match mark.get(i).copied() {
+            Some(2) => return None,
+            Some(1) => {
+                let from = path.iter().position(|&p| p == i).unwrap_or(0);
+                let mut names: Vec<String> = path
+                    .get(from..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|&p| services.get(p).map(|s| s.name.clone()))
+                    .collect();
+                names.extend(services.get(i).map(|s| s.name.clone()));
+                return Some(names);
+            }
+            _ => {}
+        }
+        if let Some(m) = mark.get_mut(i) {
+            *m = 1;
+        }
+        path.push(i);
+        for dep in services.get(i).map(|s| s.after.as_slice()).unwrap_or(&[]) {
+            if let Some(&j) = index.get(dep.as_str()) {
+                if j == i {
+                    continue; // reported as "after itself"
+                }
+                if let Some(cycle) = visit(j, services, index, mark, path) {
+                    return Some(cycle);
+                }
+            }
+        }
+        path.pop();
+        if let Some(m) = mark.get_mut(i) {
+            *m = 2;
+        }
+        None
+    }
+    (0..services.len()).find_map(|i| visit(i, services, &index, &mut mark, &mut path))
+}
+
+/// Services in start order: each after everything it names in `after` (file order otherwise).
+pub fn start_order(services: &[&Service]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(services.len());
+    let mut placed = vec![false; services.len()];
+    while order.len() < services.len() {
+        let before = order.len();
+        for (i, svc) in services.iter().enumerate() {
+            if placed.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            let ready = svc.after.iter().all(|dep| {
+                services
+                    .iter()
+                    .position(|s| s.name == *dep)
+                    .is_none_or(|j| placed.get(j).copied().unwrap_or(true) || j == i)
+            });
+            if ready {
+                if let Some(p) = placed.get_mut(i) {
+                    *p = true;
+                }
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            // A cycle (validation rejects them): place the rest in file order.
+            order.extend((0..services.len()).filter(|i| !placed.get(*i).copied().unwrap_or(true)));
+        }
+    }
+    order
+}

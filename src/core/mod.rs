@@ -1,0 +1,781 @@
+//! The pure core: what upkeep decides, given what happened.
+//!
+//! Events go in (`handle_event`, `handle_timeout`, the requests of `admin`), actions come
+//! out (`poll_action`), and `poll_timeout` names the next deadline. No system calls and no
+//! clock reads happen here: the runtime passes `now` in, so every rule is a fast unit test
+//! with simulated time.
+//!
+//! This file is the router: it owns one state machine per service (`service`), per watch
+//! (`watch`) and for COMMAND (`main_cmd`), addressed by ids that are never reused within a
+//! run, a pid -> owner map for the reaper, and the `Lifecycle` of upkeep as a whole. Every
+//! action carries all the runtime needs to carry it out, so the runtime never reads the
+//! core back.
+
+mod admin;
+mod main_cmd;
+mod service;
+#[cfg(test)]
+mod tests;
+mod watch;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Settings};
+use crate::types::{Exit, ProcInfo, SpawnPlan, signame};
+
+pub use admin::{Kind, Status, StatusRow};
+use main_cmd::MainCmd;
+use service::ServiceRun;
+use watch::WatchRun;
+
+/// A service's id: stable for the service's whole life, never reused within a run. A
+/// service changed by a reload is a new service with a new id; the old one stops under its.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceId(u32);
+
+/// A watch's id, likewise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchId(u32);
+
+/// Who a child process (or a spawn request, or a group probe) belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// COMMAND given after `--`.
+    Main,
+    /// A service's main process.
+    Service(ServiceId),
+    /// A service's diagnostic command.
+    Diagnose(ServiceId),
+    /// A watch's diagnostic or start command.
+    Watch(WatchId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Warn,
+    Info,
+    Debug,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Spawned {
+        owner: Owner,
+        pid: i32,
+    },
+    /// Fork or exec failed; `status` is the shell's code for it (126/127), `reason` the words.
+    SpawnFailed {
+        owner: Owner,
+        status: i32,
+        reason: String,
+    },
+    /// A child was reaped: known or a stranger (an orphan reparented to upkeep).
+    Exited {
+        pid: i32,
+        exit: Exit,
+    },
+    /// A signal other than CHLD reached upkeep.
+    Signal(i32),
+    /// The answer to `Action::ProbeGroup`: whether any process is left in the group.
+    GroupProbed {
+        owner: Owner,
+        alive: bool,
+    },
+    /// waitpid reported that upkeep has no children left.
+    NoChildren,
+    /// The answer to `Action::Scan`: the process table, upkeep itself left out.
+    ProcessTable(Vec<ProcInfo>),
+    /// Whether debug lines are wanted, at start and whenever the log level changes.
+    DebugLogging(bool),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Start a child as `plan` says; answer with `Spawned` or `SpawnFailed` for `owner`.
+    Spawn {
+        owner: Owner,
+        plan: SpawnPlan,
+    },
+    /// Send `sig` to `pid`, or to its process group.
+    Kill {
+        pid: i32,
+        sig: i32,
+        group: bool,
+    },
+    /// Is anything left in process group `pgid`? Answer with `Event::GroupProbed`.
+    ProbeGroup {
+        owner: Owner,
+        pgid: i32,
+    },
+    /// Signal every process upkeep may signal (`kill(-1)`): PID 1's last sweep only.
+    KillAll(i32),
+    /// Read the process table; answer with `Event::ProcessTable`.
+    Scan,
+    /// Re-read the config file and hand it to `Core::reload` (SIGHUP).
+    Reload,
+    /// A reload changed `log_level`; answer with `Event::DebugLogging`.
+    SetLogLevel(Option<log::LevelFilter>),
+    Log(Level, String),
+    /// Leave the loop and exit with this status.
+    Exit(i32),
+}
+
+/// COMMAND and tini's flags for it.
+#[derive(Debug, Clone, Default)]
+pub struct MainOptions {
+    /// Display name of COMMAND for log lines.
+    pub name: String,
+    pub argv: Vec<OsString>,
+    /// `-g`: signals go to COMMAND's process group.
+    pub signal_group: bool,
+    /// `-e`: these exit codes of COMMAND count as 0.
+    pub success_codes: Vec<i32>,
+    /// `-w`: warn when reaping a zombie that is not COMMAND.
+    pub warn_on_reap: bool,
+}
+
+/// What kind of run this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// tini: COMMAND only; every signal is forwarded.
+    #[default]
+    Single,
+    /// A config is supervised: TERM/INT mean an ordered stop, HUP a reload, and COMMAND's
+    /// exit stops the services.
+    Supervise,
+    /// `upkeep scan`: one pass over the watches at once, then exit (1 if a start failed).
+    ScanOnce,
+}
+
+/// Everything the core is told at start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    pub main: Option<MainOptions>,
+    pub config: config::Config,
+    /// PID 1 only: after the services are down, TERM then KILL whatever else is left.
+    pub final_sweep: bool,
+    pub debug: bool,
+}
+
+/// How long PID 1's last sweep waits between TERM and KILL.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(2);
+
+/// The spacing rule of services and watches alike: `base` for the first quick death (or
+/// miss), doubled for each further one in a row, capped at `max`.
+pub fn spacing(base: Duration, max: Duration, in_a_row: u32) -> Duration {
+    let doublings = in_a_row.saturating_sub(1).min(31);
+    base.checked_mul(1u32 << doublings)
+        .unwrap_or(max)
+        .min(max.max(base))
+}
+
+/// upkeep as a whole: running, then stopping everything, then (PID 1) sweeping strays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Running,
+    /// Everything is being stopped; `status` is what upkeep will exit with.
+    Stopping {
+        status: i32,
+    },
+    /// PID 1's last sweep: TERM sent to all (then KILL once `until` passes, if `killing`
+    /// is still false), exit when no child is left or the grace has passed.
+    Sweeping {
+        status: i32,
+        killing: bool,
+        until: Instant,
+    },
+    Exited,
+}
+
+/// Where the machines put their actions, and the log's gate for debug lines.
+pub(crate) struct Out<'a> {
+    actions: &'a mut VecDeque<Action>,
+    debug: bool,
+}
+
+impl Out<'_> {
+    pub(crate) fn log(&mut self, level: Level, text: String) {
+        if level == Level::Debug && !self.debug {
+            return;
+        }
+        self.actions.push_back(Action::Log(level, text));
+    }
+
+    /// Something the state machines say cannot happen did: logged, never defaulted.
+    pub(crate) fn bug(&mut self, text: String) {
+        self.log(Level::Warn, format!("bug: {text} (please report)"));
+    }
+
+    pub(crate) fn kill(&mut self, pid: i32, sig: i32, group: bool) {
+        self.actions.push_back(Action::Kill { pid, sig, group });
+    }
+
+    pub(crate) fn probe(&mut self, owner: Owner, pgid: i32) {
+        self.actions.push_back(Action::ProbeGroup { owner, pgid });
+    }
+
+    pub(crate) fn spawn(&mut self, owner: Owner, plan: SpawnPlan) {
+        self.actions.push_back(Action::Spawn { owner, plan });
+    }
+}
+
+pub struct Core {
+    mode: Mode,
+    final_sweep: bool,
+    debug: bool,
+    settings: Settings,
+    main: Option<MainCmd>,
+    services: BTreeMap<ServiceId, ServiceRun>,
+    /// The live services in config order: what `status` lists.
+    listed: Vec<ServiceId>,
+    /// The live services in `after` order.
+    start_order: Vec<ServiceId>,
+    watches: BTreeMap<WatchId, WatchRun>,
+    next_id: u32,
+    /// Every child upkeep started and has not reaped yet.
+    owners: HashMap<i32, Owner>,
+    /// A Scan was asked for and its answer has not come yet.
+    scan_pending: bool,
+    lifecycle: Lifecycle,
+    actions: VecDeque<Action>,
+}
+
+impl Core {
+    pub fn new(opts: Options, now: Instant) -> Core {
+        let config::Config {
+            settings,
+            services,
+            watches,
+            ..
+        } = opts.config;
+        let mut core = Core {
+            mode: opts.mode,
+            final_sweep: opts.final_sweep,
+            debug: opts.debug,
+            main: opts.main.map(MainCmd::new),
+            services: BTreeMap::new(),
+            listed: Vec::new(),
+            start_order: Vec::new(),
+            watches: BTreeMap::new(),
+            next_id: 0,
+            owners: HashMap::new(),
+            scan_pending: false,
+            lifecycle: Lifecycle::Running,
+            actions: VecDeque::new(),
+            settings,
+        };
+        // Moved, not copied: with 1,000 services the config is most of upkeep's memory.
+        for cfg in services {
+            let id = core.add_service(cfg, false);
+            core.listed.push(id);
+        }
+        core.order_services();
+        let scan_once = core.mode == Mode::ScanOnce;
+        for cfg in watches {
+            let id = WatchId(core.fresh_id());
+            let run = WatchRun::new(id, cfg, core.settings.scan_interval, now, scan_once);
+            core.watches.insert(id, run);
+        }
+        core.settle(now);
+        core
+    }
+
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        if self.lifecycle == Lifecycle::Exited {
+            return;
+        }
+        match event {
+            Event::Spawned { owner, pid } => {
+                self.owners.insert(pid, owner);
+                self.route(now, owner, Routed::Spawned(pid));
+            }
+            Event::SpawnFailed {
+                owner,
+                status,
+                reason,
+            } => self.route(now, owner, Routed::SpawnFailed(status, &reason)),
+            Event::Exited { pid, exit } => match self.owners.remove(&pid) {
+                Some(owner) => self.route(now, owner, Routed::Exited(pid, exit)),
+                None => self.stranger_reaped(now, pid, exit),
+            },
+            Event::Signal(sig) => self.signal(now, sig),
+            Event::GroupProbed { owner, alive } => {
+                self.route(now, owner, Routed::GroupProbed(alive))
+            }
+            Event::NoChildren => {
+                if let Lifecycle::Sweeping { status, .. } = self.lifecycle {
+                    self.finish(status);
+                }
+            }
+            Event::ProcessTable(procs) => self.process_table(now, &procs),
+            Event::DebugLogging(on) => self.debug = on,
+        }
+        self.settle(now);
+    }
+
+    /// Expires deadlines; extra calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.lifecycle == Lifecycle::Exited {
+            return;
+        }
+        let shutting_down = self.shutting_down();
+        let due: Vec<ServiceId> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.deadline().is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.feed_service(now, id, service::Input::Timeout);
+        }
+        let mut out = Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        };
+        for run in self.watches.values_mut() {
+            if run.command_deadline().is_some_and(|t| t <= now) {
+                run.handle(now, watch::Input::Timeout, &mut out);
+            }
+        }
+        if !shutting_down
+            && !self.scan_pending
+            && self
+                .watches
+                .values()
+                .any(|w| w.scan_at().is_some_and(|t| t <= now))
+        {
+            self.scan_pending = true;
+            self.actions.push_back(Action::Scan);
+        }
+        if let Lifecycle::Sweeping {
+            status,
+            killing,
+            until,
+        } = self.lifecycle
+            && until <= now
+        {
+            if killing {
+                self.finish(status);
+            } else {
+                self.actions.push_back(Action::KillAll(libc::SIGKILL));
+                self.lifecycle = Lifecycle::Sweeping {
+                    status,
+                    killing: true,
+                    until: now + SWEEP_GRACE,
+                };
+            }
+        }
+        self.settle(now);
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest instant at which `handle_timeout` has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let scans_wanted = !self.shutting_down() && !self.scan_pending;
+        let sweep = match self.lifecycle {
+            Lifecycle::Sweeping { until, .. } => Some(until),
+            Lifecycle::Exited => return None,
+            _ => None,
+        };
+        let services = self.services.values().filter_map(ServiceRun::deadline);
+        let watches = self.watches.values().flat_map(|w| {
+            let scan = w.scan_at().filter(|_| scans_wanted);
+            w.command_deadline().into_iter().chain(scan)
+        });
+        services.chain(watches).chain(sweep).min()
+    }
+
+    // ---- routing ----
+
+    fn route(&mut self, now: Instant, owner: Owner, what: Routed) {
+        match owner {
+            Owner::Main => {
+                let shutting_down = self.shutting_down();
+                let mut out = Out {
+                    actions: &mut self.actions,
+                    debug: self.debug,
+                };
+                let Some(main) = self.main.as_mut() else {
+                    out.bug(format!("{what:?} for a COMMAND that was not given"));
+                    return;
+                };
+                let input = match what {
+                    Routed::Spawned(pid) => main_cmd::Input::Spawned(pid),
+                    Routed::SpawnFailed(status, reason) => {
+                        main_cmd::Input::SpawnFailed(status, reason)
+                    }
+                    Routed::Exited(pid, exit) => main_cmd::Input::Exited(pid, exit),
+                    Routed::GroupProbed(_) => {
+                        out.bug("a group probe for COMMAND".into());
+                        return;
+                    }
+                };
+                let loud = self.mode == Mode::Supervise;
+                if let Some(status) = main.handle(input, loud, shutting_down, &mut out) {
+                    self.begin_shutdown(now, None, Some(status));
+                }
+            }
+            Owner::Service(id) => {
+                let input = match what {
+                    Routed::Spawned(pid) => service::Input::Spawned(pid),
+                    Routed::SpawnFailed(status, reason) => {
+                        service::Input::SpawnFailed { status, reason }
+                    }
+                    Routed::Exited(pid, exit) => service::Input::Exited { pid, exit },
+                    Routed::GroupProbed(alive) => service::Input::GroupProbed(alive),
+                };
+                self.feed_service(now, id, input);
+            }
+            Owner::Diagnose(id) => {
+                let input = match what {
+                    Routed::Spawned(pid) => service::Input::DiagnoseSpawned(pid),
+                    Routed::SpawnFailed(_, reason) => service::Input::DiagnoseFailed(reason),
+                    Routed::Exited(_, exit) => service::Input::DiagnoseExited(exit),
+                    Routed::GroupProbed(_) => return,
+                };
+                self.feed_service(now, id, input);
+            }
+            Owner::Watch(id) => {
+                let mut out = Out {
+                    actions: &mut self.actions,
+                    debug: self.debug,
+                };
+                let input = match what {
+                    Routed::Spawned(pid) => watch::Input::Spawned(pid),
+                    Routed::SpawnFailed(_, reason) => watch::Input::SpawnFailed(reason),
+                    Routed::Exited(_, exit) => watch::Input::Exited(exit),
+                    Routed::GroupProbed(_) => return,
+                };
+                match self.watches.get_mut(&id) {
+                    Some(run) => run.handle(now, input, &mut out),
+                    // Removed by a reload while its command ran: nothing more to do.
+                    None => {
+                        if let watch::Input::Spawned(pid) = input {
+                            out.kill(pid, libc::SIGTERM, true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds one input to one service and acts on what it reports.
+    fn feed_service(&mut self, now: Instant, id: ServiceId, input: service::Input) {
+        let shutting_down = self.shutting_down();
+        let mut out = Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        };
+        let Some(svc) = self.services.get_mut(&id) else {
+            // Gone after a reload removed it; a late answer about it means nothing now,
+            // but a process spawned for it must not be left running.
+            if let service::Input::Spawned(pid) | service::Input::DiagnoseSpawned(pid) = input {
+                out.kill(pid, libc::SIGKILL, true);
+            }
+            return;
+        };
+        let notice = svc.handle(now, input, shutting_down, &mut out);
+        let gone = svc.is_retired() && svc.is_down();
+        if gone {
+            self.services.remove(&id);
+        }
+        match notice {
+            Some(service::Notice::CriticalStopped { status }) => {
+                let status = self.main.is_none().then_some(status);
+                self.begin_shutdown(now, None, status);
+            }
+            None => {}
+        }
+    }
+
+    fn stranger_reaped(&mut self, now: Instant, pid: i32, exit: Exit) {
+        // An orphan reparented to upkeep, or a leftover of a service's group.
+        let warn = self.main.as_ref().is_some_and(MainCmd::warn_on_reap);
+        if warn || self.debug {
+            let level = if warn { Level::Warn } else { Level::Debug };
+            self.actions.push_back(Action::Log(
+                level,
+                format!("reaped zombie pid {pid} ({exit})"),
+            ));
+        }
+        let cleaning: Vec<ServiceId> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.is_cleaning())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in cleaning {
+            self.feed_service(now, id, service::Input::StrangerReaped);
+        }
+    }
+
+    fn signal(&mut self, now: Instant, sig: i32) {
+        let supervising = self.mode == Mode::Supervise;
+        if supervising && (sig == libc::SIGTERM || sig == libc::SIGINT) {
+            if self.shutting_down() {
+                self.log(
+                    Level::Info,
+                    format!("second {}: killing everything now", signame::name(sig)),
+                );
+                self.kill_everything(now);
+            } else {
+                self.log(
+                    Level::Info,
+                    format!("{}: stopping everything", signame::name(sig)),
+                );
+                self.begin_shutdown(now, Some(sig), None);
+            }
+            return;
+        }
+        if supervising && sig == libc::SIGHUP {
+            self.actions.push_back(Action::Reload);
+            return;
+        }
+        let mut out = Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        };
+        match self.main.as_mut() {
+            Some(main) => main.forward(sig, &mut out),
+            None => out.log(
+                Level::Debug,
+                format!(
+                    "signal {} with no command to forward it to",
+                    signame::name(sig)
+                ),
+            ),
+        }
+    }
+
+    /// One scan serves every watch that is due.
+    fn process_table(&mut self, now: Instant, procs: &[ProcInfo]) {
+        self.scan_pending = false;
+        if self.shutting_down() {
+            return;
+        }
+        let mut own: Vec<i32> = self.owners.keys().copied().collect();
+        own.sort_unstable();
+        let mut out = Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        };
+        for run in self.watches.values_mut() {
+            if run.scan_at().is_none_or(|t| t > now) {
+                continue;
+            }
+            let running = run.is_running_in(procs, &own);
+            run.handle(now, watch::Input::Scanned { running }, &mut out);
+        }
+    }
+
+    // ---- the lifecycle ----
+
+    fn shutting_down(&self) -> bool {
+        self.lifecycle != Lifecycle::Running
+    }
+
+    /// After every event: start what may start, stop what may stop, and end the run once
+    /// everything is down.
+    fn settle(&mut self, now: Instant) {
+        match self.lifecycle {
+            Lifecycle::Running => {
+                self.start_ready(now);
+                if self.mode == Mode::ScanOnce && self.watches.values().all(WatchRun::scan_done) {
+                    let failed = self.watches.values().any(WatchRun::start_failed);
+                    self.begin_shutdown(now, None, Some(i32::from(failed)));
+                    self.settle(now);
+                }
+            }
+            Lifecycle::Stopping { status } => {
+                self.stop_ready(now);
+                let main_done = self.main.as_ref().is_none_or(MainCmd::is_done);
+                if !(main_done && self.services.values().all(ServiceRun::is_down)) {
+                    return;
+                }
+                if self.final_sweep {
+                    self.actions.push_back(Action::KillAll(libc::SIGTERM));
+                    self.lifecycle = Lifecycle::Sweeping {
+                        status,
+                        killing: false,
+                        until: now + SWEEP_GRACE,
+                    };
+                } else {
+                    self.finish(status);
+                }
+            }
+            Lifecycle::Sweeping { .. } | Lifecycle::Exited => {}
+        }
+    }
+
+    /// Starts every waiting service whose `after` services are up, then COMMAND once no
+    /// service is waiting.
+    fn start_ready(&mut self, now: Instant) {
+        for k in 0..self.start_order.len() {
+            let Some(&id) = self.start_order.get(k) else {
+                continue;
+            };
+            if self.services.get(&id).is_some_and(|s| self.may_start(s)) {
+                self.feed_service(now, id, service::Input::Start);
+            }
+        }
+        let waiting = self.services.values().any(ServiceRun::is_waiting);
+        if let (Some(main), false) = (self.main.as_mut(), waiting) {
+            main.start(&mut Out {
+                actions: &mut self.actions,
+                debug: self.debug,
+            });
+        }
+    }
+
+    fn may_start(&self, s: &ServiceRun) -> bool {
+        if !s.is_waiting() || s.is_retired() {
+            return false;
+        }
+        let deps_started = s.cfg.after.iter().all(|dep| {
+            self.live_named(dep)
+                .and_then(|id| self.services.get(&id))
+                .is_none_or(|d| !d.is_waiting())
+        });
+        // A changed service starts once the old definition's run is gone.
+        let predecessor_gone = !self
+            .services
+            .values()
+            .any(|d| d.is_retired() && d.cfg.name == s.cfg.name);
+        deps_started && predecessor_gone
+    }
+
+    /// Enters the stop of everything (or, already in it, updates the exit status).
+    fn begin_shutdown(&mut self, now: Instant, sig: Option<i32>, status: Option<i32>) {
+        match &mut self.lifecycle {
+            Lifecycle::Running => {
+                self.lifecycle = Lifecycle::Stopping {
+                    status: status.unwrap_or(0),
+                }
+            }
+            Lifecycle::Stopping { status: s } => {
+                if let Some(status) = status {
+                    *s = status;
+                }
+                return;
+            }
+            Lifecycle::Sweeping { .. } | Lifecycle::Exited => return,
+        }
+        let mut out = Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        };
+        if let Some(main) = self.main.as_mut() {
+            main.terminate(sig.unwrap_or(libc::SIGTERM), &mut out);
+        }
+        for run in self.watches.values_mut() {
+            run.handle(now, watch::Input::Shutdown, &mut out);
+        }
+        let ids: Vec<ServiceId> = self.services.keys().copied().collect();
+        for id in ids {
+            self.feed_service(now, id, service::Input::Shutdown);
+        }
+    }
+
+    /// In a shutdown, stops each running service once everything started after it is down.
+    fn stop_ready(&mut self, now: Instant) {
+        let ready: Vec<ServiceId> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.is_running())
+            .filter(|(_, s)| {
+                self.services
+                    .values()
+                    .all(|d| !d.cfg.after.contains(&s.cfg.name) || d.is_down())
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            self.feed_service(now, id, service::Input::StopForShutdown);
+        }
+    }
+
+    fn kill_everything(&mut self, now: Instant) {
+        if let Some(main) = self.main.as_mut() {
+            main.kill(&mut Out {
+                actions: &mut self.actions,
+                debug: self.debug,
+            });
+        }
+        let ids: Vec<ServiceId> = self.services.keys().copied().collect();
+        for id in ids {
+            self.feed_service(now, id, service::Input::KillNow);
+        }
+    }
+
+    fn finish(&mut self, status: i32) {
+        if self.lifecycle == Lifecycle::Exited {
+            return;
+        }
+        self.lifecycle = Lifecycle::Exited;
+        if self.mode == Mode::Supervise {
+            self.log(Level::Info, format!("exiting with status {status}"));
+        }
+        self.actions.push_back(Action::Exit(status));
+    }
+
+    // ---- helpers ----
+
+    fn fresh_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// A new service under a new id; `held`: it replaces one stopped on request, and stays
+    /// down until started.
+    fn add_service(&mut self, cfg: config::Service, held: bool) -> ServiceId {
+        let id = ServiceId(self.fresh_id());
+        self.services.insert(id, ServiceRun::new(id, cfg, held));
+        id
+    }
+
+    /// `start_order` from `listed`, by the config's `after` graph.
+    fn order_services(&mut self) {
+        let cfgs: Vec<&config::Service> = self
+            .listed
+            .iter()
+            .filter_map(|id| self.services.get(id))
+            .map(|s| &s.cfg)
+            .collect();
+        let order = config::start_order(&cfgs);
+        self.start_order = order
+            .into_iter()
+            .filter_map(|k| self.listed.get(k).copied())
+            .collect();
+    }
+
+    /// The live (not retired) service called `name`.
+    fn live_named(&self, name: &str) -> Option<ServiceId> {
+        self.listed
+            .iter()
+            .copied()
+            .find(|id| self.services.get(id).is_some_and(|s| s.cfg.name == name))
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        Out {
+            actions: &mut self.actions,
+            debug: self.debug,
+        }
+        .log(level, text);
+    }
+}
+
+/// An event about one owner's process, before it is put in that machine's terms.
+#[derive(Debug, Clone, Copy)]
+enum Routed<'a> {
+    Spawned(i32),
+    SpawnFailed(i32, &'a str),
+    Exited(i32, Exit),
+    GroupProbed(bool),
+}

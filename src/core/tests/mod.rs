@@ -1,0 +1,8 @@
+//! The core's tests: every rule run against a simulated clock, no process started.
+//! `sim` is the harness; one file per machine.
+
+mod admin;
+mod main_cmd;
+mod service;
+mod sim;
+mod watch;

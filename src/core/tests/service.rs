@@ -1,0 +1,435 @@
+//! One service's machine: spacing, give-up, policies, diagnostics, leftovers, shutdown.
+
+use std::time::{Duration, Instant};
+
+use super::sim::*;
+use crate::core::*;
+use crate::types::Exit;
+
+use crate::config::Restart;
+use crate::core::service::State;
+
+#[test]
+fn crash_loop_spacing_doubles_and_resets_after_a_stable_run() {
+    let mut sim = Sim::new(vec![svc("web")]);
+    let mut starts = vec![Duration::ZERO];
+    let t0 = sim.now;
+    for _ in 0..5 {
+        sim.kill(0, Exit::Code(1));
+        sim.until_running(0);
+        starts.push(sim.now - t0);
+    }
+    let want = [0, 100, 300, 700, 1500, 3100].map(ms);
+    assert_eq!(starts, want);
+    // A run longer than stable_after resets the spacing: back at once.
+    sim.advance(Duration::from_secs(11));
+    sim.kill(0, Exit::Signal(9));
+    assert_eq!(sim.until_running(0), Duration::ZERO);
+    assert!(
+        sim.log.iter().any(
+            |l| l.contains("web killed by signal KILL after 11s; restarting in 0s (restart 6)")
+        ),
+        "{:#?}",
+        sim.log
+    );
+}
+
+#[test]
+fn spacing_is_capped() {
+    let mut s = svc("web");
+    s.restart_delay_max = ms(250);
+    let mut sim = Sim::new(vec![s]);
+    for _ in 0..4 {
+        sim.kill(0, Exit::Code(1));
+        sim.until_running(0);
+    }
+    sim.kill(0, Exit::Code(1));
+    assert_eq!(sim.until_running(0), ms(250));
+}
+
+#[test]
+fn gives_up_after_n_quick_deaths() {
+    let mut s = svc("web");
+    s.give_up_after = 2;
+    let mut sim = Sim::new(vec![s]);
+    sim.kill(0, Exit::Code(1));
+    sim.until_running(0);
+    sim.kill(0, Exit::Code(1));
+    assert_eq!(sim.state(0), State::Failed);
+    assert_eq!(sim.core.poll_timeout(), None);
+    assert!(
+        sim.log
+            .last()
+            .unwrap()
+            .contains("giving up after 2 quick deaths")
+    );
+}
+
+#[test]
+fn restart_policies() {
+    let mut never = svc("a");
+    never.restart = Restart::Never;
+    let mut on_failure = svc("b");
+    on_failure.restart = Restart::OnFailure;
+    let mut sim = Sim::new(vec![never, on_failure]);
+    sim.kill(0, Exit::Code(1));
+    assert_eq!(sim.state(0), State::Down);
+    sim.kill(1, Exit::Code(0));
+    assert_eq!(sim.state(1), State::Down);
+    let mut on_failure = svc("b");
+    on_failure.restart = Restart::OnFailure;
+    let mut sim = Sim::new(vec![on_failure]);
+    sim.kill(0, Exit::Signal(15));
+    sim.until_running(0);
+}
+
+#[test]
+fn diagnose_runs_first_with_its_environment_then_the_restart() {
+    let mut s = svc("web");
+    s.diagnose = Some("ps".into());
+    let mut sim = Sim::new(vec![s]);
+    let pid = sim.pid_of(0);
+    sim.now += ms(1500);
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid,
+            exit: Exit::Signal(9),
+        },
+    );
+    let a = sim.core.poll_action(); // the death line
+    assert!(matches!(a, Some(Action::Log(..))));
+    let Some(Action::Spawn {
+        owner: Owner::Diagnose(id),
+        plan,
+    }) = sim.core.poll_action()
+    else {
+        panic!("no diagnose");
+    };
+    assert_eq!(id, sid(0));
+    assert_eq!(plan.argv, ["/bin/sh", "-c", "ps"]);
+    assert_eq!(plan.log_label.as_deref(), Some("web diagnose"));
+    let env: Vec<(String, String)> = plan
+        .env
+        .iter()
+        .map(|(k, v)| (k.to_string_lossy().into(), v.to_string_lossy().into()))
+        .collect();
+    for (k, v) in [
+        ("UPKEEP_SERVICE", "web"),
+        ("UPKEEP_PID", &pid.to_string()[..]),
+        ("UPKEEP_EXIT_SIGNAL", "KILL"),
+        ("UPKEEP_UPTIME_MS", "1500"),
+        ("UPKEEP_RESTARTS", "1"),
+    ] {
+        assert!(
+            env.contains(&(k.to_string(), v.to_string())),
+            "{k} in {env:?}"
+        );
+    }
+    sim.core.handle_event(
+        sim.now,
+        Event::Spawned {
+            owner: Owner::Diagnose(sid(0)),
+            pid: 555,
+        },
+    );
+    sim.run();
+    assert!(matches!(sim.state(0), State::Diagnosing { .. }));
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid: 555,
+            exit: Exit::Code(0),
+        },
+    );
+    sim.run();
+    assert!(matches!(sim.state(0), State::Running { .. }));
+}
+
+#[test]
+fn diagnose_overrun_is_killed_and_the_restart_goes_on() {
+    let mut s = svc("web");
+    s.diagnose = Some("sleep 100".into());
+    s.diagnose_timeout = ms(500);
+    let mut sim = Sim::new(vec![s]);
+    sim.kill(0, Exit::Code(1));
+    let State::Diagnosing {
+        pid: Some(diag), ..
+    } = sim.state(0)
+    else {
+        panic!("{:?}", sim.state(0));
+    };
+    let acts = sim.advance(ms(500));
+    assert!(acts.contains(&Action::Kill {
+        pid: diag,
+        sig: libc::SIGKILL,
+        group: true
+    }));
+    assert!(matches!(sim.state(0), State::Running { .. }));
+}
+
+#[test]
+fn leftovers_get_the_stop_signal_then_sigkill() {
+    let mut s = svc("web");
+    s.stop_timeout = ms(300);
+    let mut sim = Sim::new(vec![s]);
+    let pid = sim.pid_of(0);
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid,
+            exit: Exit::Signal(9),
+        },
+    );
+    let acts: Vec<Action> = std::iter::from_fn(|| sim.core.poll_action()).collect();
+    assert!(acts.contains(&Action::ProbeGroup {
+        owner: Owner::Service(sid(0)),
+        pgid: pid
+    }));
+    sim.core.handle_event(
+        sim.now,
+        Event::GroupProbed {
+            owner: Owner::Service(sid(0)),
+            alive: true,
+        },
+    );
+    let acts = sim.run();
+    assert!(acts.contains(&Action::Kill {
+        pid,
+        sig: libc::SIGTERM,
+        group: true
+    }));
+    assert!(
+        matches!(sim.state(0), State::Cleaning { .. }),
+        "no restart while leftovers live"
+    );
+    let acts = sim.advance(ms(300));
+    assert!(acts.contains(&Action::Kill {
+        pid,
+        sig: libc::SIGKILL,
+        group: true
+    }));
+    assert!(matches!(sim.state(0), State::Running { .. }));
+}
+
+#[test]
+fn spawn_failure_is_a_quick_death() {
+    let mut sim = Sim::new(vec![svc("web")]);
+    sim.kill(0, Exit::Code(1));
+    sim.now += ms(100);
+    sim.core.handle_timeout(sim.now);
+    assert!(
+        sim.core
+            .poll_action()
+            .is_some_and(|a| spawns(&a, Owner::Service(sid(0))))
+    );
+    sim.core.handle_event(
+        sim.now,
+        Event::SpawnFailed {
+            owner: Owner::Service(sid(0)),
+            status: 127,
+            reason: "not found".into(),
+        },
+    );
+    sim.run();
+    assert_eq!(
+        sim.state(0),
+        State::Backoff {
+            until: sim.now + ms(200)
+        }
+    );
+    assert!(
+        sim.log
+            .iter()
+            .any(|l| l.contains("web: cannot start x: not found; restarting in 0.2s")),
+        "{:#?}",
+        sim.log
+    );
+}
+
+#[test]
+fn stop_during_backoff_and_stop_wins_over_a_death() {
+    let mut sim = Sim::new(vec![svc("a"), svc("b")]);
+    sim.kill(0, Exit::Code(1));
+    let pid_b = sim.pid_of(1);
+    // One wake-up: TERM first, then b's death. Nothing restarts.
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid: pid_b,
+            exit: Exit::Signal(15),
+        },
+    );
+    let acts = sim.run();
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
+        "{acts:?}"
+    );
+    assert_eq!(acts.last(), Some(&Action::Exit(0)));
+}
+
+#[test]
+fn shutdown_in_reverse_after_order_with_sigkill_for_the_stubborn() {
+    let db = svc("db");
+    let mut web = svc("web");
+    web.after = vec!["db".into()];
+    web.stop_timeout = ms(1000);
+    let mut sim = Sim::new(vec![db, web]);
+    let (db_pid, web_pid) = (sim.pid_of(0), sim.pid_of(1));
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    let acts = sim.run();
+    let kills: Vec<i32> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::Kill { pid, .. } => Some(*pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kills, vec![web_pid], "db must wait for web");
+    let acts = sim.advance(ms(1000));
+    assert!(acts.contains(&Action::Kill {
+        pid: web_pid,
+        sig: libc::SIGKILL,
+        group: true
+    }));
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid: web_pid,
+            exit: Exit::Signal(9),
+        },
+    );
+    let acts = sim.run();
+    assert!(acts.contains(&Action::Kill {
+        pid: db_pid,
+        sig: libc::SIGTERM,
+        group: true
+    }));
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid: db_pid,
+            exit: Exit::Signal(15),
+        },
+    );
+    assert_eq!(sim.run().last(), Some(&Action::Exit(0)));
+}
+
+#[test]
+fn second_term_kills_at_once() {
+    let mut sim = Sim::new(vec![svc("a")]);
+    let pid = sim.pid_of(0);
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    sim.run();
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGINT));
+    assert!(sim.run().contains(&Action::Kill {
+        pid,
+        sig: libc::SIGKILL,
+        group: true
+    }));
+}
+
+#[test]
+fn critical_service_stopping_for_good_ends_upkeep_with_its_code() {
+    let mut crit = svc("crit");
+    crit.critical = true;
+    crit.restart = Restart::Never;
+    let mut sim = Sim::new(vec![crit, svc("other")]);
+    let other = sim.pid_of(1);
+    let acts = sim.kill(0, Exit::Code(7));
+    assert!(acts.contains(&Action::Kill {
+        pid: other,
+        sig: libc::SIGTERM,
+        group: true
+    }));
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid: other,
+            exit: Exit::Signal(15),
+        },
+    );
+    assert_eq!(sim.run().last(), Some(&Action::Exit(7)));
+}
+
+#[test]
+fn main_command_exit_stops_services_and_sets_the_status() {
+    let now = Instant::now();
+    let mut sup = Core::new(
+        options(
+            Mode::Supervise,
+            Some(main_opts()),
+            config(vec![svc("db")], Vec::new(), Duration::from_secs(30)),
+        ),
+        now,
+    );
+    let acts = drain(&mut sup);
+    // The services first, then COMMAND (the runtime spawns them in this order).
+    assert!(
+        matches!(&acts[..], [a, b] if spawns(a, Owner::Service(sid(0))) && spawns(b, Owner::Main)),
+        "{acts:?}"
+    );
+    sup.handle_event(
+        now,
+        Event::Spawned {
+            owner: Owner::Service(sid(0)),
+            pid: 5,
+        },
+    );
+    sup.handle_event(
+        now,
+        Event::Spawned {
+            owner: Owner::Main,
+            pid: 6,
+        },
+    );
+    sup.handle_event(
+        now,
+        Event::Exited {
+            pid: 6,
+            exit: Exit::Code(3),
+        },
+    );
+    let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+    assert!(acts.contains(&Action::Kill {
+        pid: 5,
+        sig: libc::SIGTERM,
+        group: true
+    }));
+    sup.handle_event(
+        now,
+        Event::Exited {
+            pid: 5,
+            exit: Exit::Signal(15),
+        },
+    );
+    sup.handle_event(
+        now,
+        Event::GroupProbed {
+            owner: Owner::Service(sid(0)),
+            alive: false,
+        },
+    );
+    let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+    assert_eq!(acts.last(), Some(&Action::Exit(3)));
+}
+
+#[test]
+fn pid1_sweeps_strays_before_exiting() {
+    let now = Instant::now();
+    let mut opts = options(Mode::Supervise, None, crate::config::Config::empty());
+    opts.final_sweep = true;
+    let mut sup = Core::new(opts, now);
+    sup.handle_event(now, Event::Signal(libc::SIGTERM));
+    let acts: Vec<Action> = std::iter::from_fn(|| sup.poll_action()).collect();
+    assert!(acts.contains(&Action::KillAll(libc::SIGTERM)));
+    sup.handle_timeout(now + SWEEP_GRACE);
+    assert_eq!(sup.poll_action(), Some(Action::KillAll(libc::SIGKILL)));
+    sup.handle_event(now + SWEEP_GRACE, Event::NoChildren);
+    assert_eq!(
+        sup.poll_action().map(|a| matches!(a, Action::Log(..))),
+        Some(true)
+    );
+    assert_eq!(sup.poll_action(), Some(Action::Exit(0)));
+}

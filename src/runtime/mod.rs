@@ -1,0 +1,415 @@
+//! The one event loop: sleep in poll() until a signal, a child's output, a control client or
+//! the core's next deadline; then drain signals, reap every child, expire deadlines, and
+//! carry out what the core asks, feeding each result back as an event.
+//!
+//! One thread, no sleeps, no periodic tick. Nothing here decides policy; nothing here may
+//! panic or give up on an error about one process (upkeep is PID 1).
+
+mod childlog;
+
+use std::collections::HashMap;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use serde_json::json;
+
+use crate::config::{self, Config};
+use crate::control::server::{BindError, Server, Wait};
+use crate::control::{self, Command, Request, error_line, ok_line, status_line};
+use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options};
+use crate::os::{self, platform, proctable, reap, signals, spawn};
+use crate::types::SpawnPlan;
+use childlog::ChildOutput;
+
+pub struct RunSpec {
+    pub mode: Mode,
+    pub config: Config,
+    /// COMMAND and its options, if one was given.
+    pub main: Option<MainOptions>,
+    pub parent_death_signal: Option<i32>,
+    /// `--socket PATH`.
+    pub socket: Option<PathBuf>,
+    /// Net `-v` minus `-q`, kept for a reload's `log_level`.
+    pub verbosity: i32,
+}
+
+/// What the control socket's requests need beyond the core.
+struct Control {
+    server: Option<Server>,
+    /// The config file, for reloads; None in single-command mode.
+    config_path: Option<PathBuf>,
+    verbosity: i32,
+}
+
+/// What woke poll(): one token per polled descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Signals,
+    Server,
+    Output(i32),
+}
+
+/// Runs until the core says to exit; returns the exit status.
+pub fn run(spec: RunSpec) -> i32 {
+    platform::close_inherited_on_exec();
+    let scan_once = spec.mode == Mode::ScanOnce;
+    // Handlers first: as PID 1, a signal with no handler is simply dropped by the kernel.
+    // `upkeep scan` catches only CHLD, so that TERM still ends it.
+    let caught = if scan_once {
+        vec![libc::SIGCHLD]
+    } else {
+        signals::handled()
+    };
+    let mut delivery = match signals::install(&caught) {
+        Ok(d) => d,
+        Err(e) => {
+            log::error!("cannot install signal handlers: {e}");
+            return 1;
+        }
+    };
+    if let Some(Err(e)) = spec
+        .parent_death_signal
+        .map(platform::set_parent_death_signal)
+    {
+        log::warn!("cannot set the parent-death signal: {e}");
+    }
+    // `upkeep scan` leaves the daemons it starts to init, as the cron job it replaces did.
+    if !scan_once && let Err(e) = platform::become_subreaper() {
+        log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
+    }
+    let supervising = spec.mode == Mode::Supervise;
+    let mut ctl = Control {
+        server: None,
+        config_path: supervising.then(|| spec.config.path.clone()),
+        verbosity: spec.verbosity,
+    };
+    // The socket serves a config's services; in tini mode only when asked for.
+    if supervising || (spec.socket.is_some() && !scan_once) {
+        let path = control::socket_path(
+            spec.socket.as_deref(),
+            spec.config.settings.control_socket.as_deref(),
+        );
+        match Server::bind(&path) {
+            Ok(server) => {
+                log::debug!("control socket {}", path.display());
+                ctl.server = Some(server);
+            }
+            Err(BindError::InUse(message)) => {
+                log::error!("{message}");
+                return 2;
+            }
+            Err(BindError::Other(message)) => {
+                log::warn!("{message}; running without a control socket");
+            }
+        }
+    }
+    let mut core = Core::new(
+        Options {
+            mode: spec.mode,
+            main: spec.main,
+            config: spec.config,
+            final_sweep: supervising && std::process::id() == 1,
+            debug: log::log_enabled!(log::Level::Debug),
+        },
+        Instant::now(),
+    );
+    platform::release_free_memory();
+    let mut outputs: HashMap<i32, ChildOutput> = HashMap::new();
+    loop {
+        while let Some(action) = core.poll_action() {
+            if let Some(status) = carry_out(action, &mut core, &mut ctl, &mut outputs) {
+                if let Some(server) = &mut ctl.server {
+                    server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
+                }
+                return status;
+            }
+        }
+        answer_settled(&core, &mut ctl, Instant::now());
+
+        let deadline = [
+            core.poll_timeout(),
+            ctl.server.as_ref().and_then(Server::deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let timeout = deadline.map_or(PollTimeout::NONE, |t| {
+            ceil_ms(t.saturating_duration_since(Instant::now()))
+        });
+        let (woken, server_ready) = {
+            let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
+            let mut tokens = vec![Token::Signals];
+            if let Some(server) = &ctl.server {
+                for (fd, flags) in server.poll_fds() {
+                    fds.push(PollFd::new(fd, flags));
+                    tokens.push(Token::Server);
+                }
+            }
+            for (pid, output) in &outputs {
+                fds.push(PollFd::new(output.fd(), PollFlags::POLLIN));
+                tokens.push(Token::Output(*pid));
+            }
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => log::error!("poll failed: {e}"),
+            }
+            let woke = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            let server_ready: Vec<bool> = fds
+                .iter()
+                .zip(&tokens)
+                .filter(|(_, t)| **t == Token::Server)
+                .map(|(fd, _)| woke(fd))
+                .collect();
+            let woken: Vec<Token> = fds
+                .iter()
+                .zip(tokens)
+                .filter(|(fd, _)| woke(fd))
+                .map(|(_, t)| t)
+                .collect();
+            (woken, server_ready)
+        };
+        if let Some(server) = &mut ctl.server {
+            let now = Instant::now();
+            server.expire(now);
+            for (id, request) in server.handle_ready(&server_ready, now) {
+                handle_request(&mut core, &mut ctl, id, request, now);
+            }
+        }
+        for token in woken {
+            // At EOF every writer is gone; the exit itself comes through the reaper.
+            if let Token::Output(pid) = token
+                && outputs.get_mut(&pid).is_some_and(|o| !o.drain())
+                && let Some(o) = outputs.remove(&pid)
+            {
+                o.finish();
+            }
+        }
+
+        let now = Instant::now();
+        // Drain first, then act: a signal that arrives while we act wakes the next poll.
+        for sig in delivery.pending() {
+            if sig != libc::SIGCHLD {
+                core.handle_event(now, Event::Signal(sig));
+            }
+        }
+        // Reap on every wake-up: SIGCHLDs coalesce, and one may have arrived before the handler.
+        feed_reaped(&mut core, &mut outputs, now);
+        core.handle_timeout(now);
+    }
+}
+
+/// Carries out one action, feeding its result back; returns the status when it is the exit.
+fn carry_out(
+    action: Action,
+    core: &mut Core,
+    ctl: &mut Control,
+    outputs: &mut HashMap<i32, ChildOutput>,
+) -> Option<i32> {
+    let now = Instant::now();
+    match action {
+        Action::Spawn { owner, plan } => {
+            let event = match spawn_logged(&plan, outputs) {
+                Ok(pid) => Event::Spawned { owner, pid },
+                Err((status, reason)) => Event::SpawnFailed {
+                    owner,
+                    status,
+                    reason,
+                },
+            };
+            core.handle_event(now, event);
+        }
+        Action::Kill { pid, sig, group } => {
+            if let Err(e) = os::send_signal(pid, sig, group) {
+                log::warn!("cannot signal pid {pid}: {e}");
+            }
+        }
+        Action::Scan => {
+            let me = std::process::id() as i32;
+            let mut procs = proctable::list_processes();
+            procs.retain(|p| p.pid != me);
+            core.handle_event(Instant::now(), Event::ProcessTable(procs));
+        }
+        Action::ProbeGroup { owner, pgid } => {
+            let alive = os::group_exists(pgid);
+            core.handle_event(now, Event::GroupProbed { owner, alive });
+        }
+        Action::KillAll(sig) => {
+            os::signal_all(sig);
+            feed_reaped(core, outputs, Instant::now());
+        }
+        Action::Reload => {
+            reload(core, ctl, now);
+        }
+        Action::SetLogLevel(level) => {
+            crate::logging::set_level(ctl.verbosity, level);
+            core.handle_event(
+                now,
+                Event::DebugLogging(log::log_enabled!(log::Level::Debug)),
+            );
+        }
+        Action::Log(level, text) => match level {
+            Level::Warn => log::warn!("{text}"),
+            Level::Info => log::info!("{text}"),
+            Level::Debug => log::debug!("{text}"),
+        },
+        Action::Exit(status) => return Some(status),
+    }
+    None
+}
+
+/// Spawns `plan`; a child whose output is logged gets a pipe, read in the loop.
+fn spawn_logged(
+    plan: &SpawnPlan,
+    outputs: &mut HashMap<i32, ChildOutput>,
+) -> Result<i32, (i32, String)> {
+    let pipe = match &plan.log_label {
+        Some(label) => match childlog::pipe() {
+            Ok((read, write)) => Some((label.clone(), read, write)),
+            Err(e) => return Err((126, format!("cannot make a pipe: {e}"))),
+        },
+        None => None,
+    };
+    let output = pipe.as_ref().map(|(_, _, write)| write);
+    let pid = spawn::spawn(plan, output).map_err(|e| {
+        (
+            spawn::exec_failure_status(&e),
+            spawn::exec_failure_reason(&e),
+        )
+    })?;
+    if let Some((label, read, _)) = pipe {
+        outputs.insert(pid, ChildOutput::new(label, read));
+    }
+    Ok(pid)
+}
+
+/// Carries out one control request; replies now, or parks the connection until it can.
+fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now: Instant) {
+    let names = req.names;
+    let reply = match req.cmd {
+        Command::Status => match core.status(now, &names) {
+            Ok(rows) => status_line(&rows),
+            Err(e) => error_line(&e, &[]),
+        },
+        Command::Start | Command::Stop | Command::Restart => {
+            let done = match req.cmd {
+                Command::Start => core.start(now, &names),
+                Command::Stop => core.stop(now, &names),
+                _ => core.restart(now, &names),
+            };
+            match done {
+                Ok(()) => {
+                    if let Some(server) = &mut ctl.server {
+                        server.park(id, None, Wait::Settled(names));
+                    }
+                    return;
+                }
+                Err(e) => error_line(&e, &[]),
+            }
+        }
+        Command::Signal => {
+            let sig = req.signal.unwrap_or(libc::SIGTERM);
+            match core.signal_services(sig, &names) {
+                Ok(()) => ok_line(json!({
+                    "message": format!("sent {} to {}", crate::types::signame::name(sig), names.join(", "))
+                })),
+                Err(e) => error_line(&e, &[]),
+            }
+        }
+        Command::Reload => reload(core, ctl, now),
+        Command::Shutdown => {
+            core.shutdown(now);
+            if let Some(server) = &mut ctl.server {
+                let ack = ok_line(json!({"message": "shutting down"}));
+                server.park(id, Some(ack), Wait::Exit);
+            }
+            return;
+        }
+    };
+    if let Some(server) = &mut ctl.server {
+        server.reply(id, reply, now);
+    }
+}
+
+/// Answers every parked stop/start/restart whose services have settled.
+fn answer_settled(core: &Core, ctl: &mut Control, now: Instant) {
+    let Some(server) = &mut ctl.server else {
+        return;
+    };
+    for (id, names) in server.waiting_for_services() {
+        if core.settled(&names) {
+            let reply = match core.status(now, &names) {
+                Ok(rows) => status_line(&rows),
+                Err(e) => error_line(&e, &[]),
+            };
+            server.reply(id, reply, now);
+        }
+    }
+}
+
+/// Re-reads the config (request or SIGHUP). An invalid one changes nothing; a valid one
+/// goes to the core, which touches only what changed. Returns the reply line.
+fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
+    let Some(path) = ctl.config_path.clone() else {
+        return error_line("upkeep runs without a config file: nothing to reload", &[]);
+    };
+    log::info!("reloading {}", path.display());
+    let new = match config::load(&path) {
+        Ok(c) => c,
+        Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            for e in &errors {
+                log::warn!("reload: {e}");
+            }
+            log::warn!("reload: the config is invalid; nothing changed");
+            return error_line("invalid config; nothing changed", &errors);
+        }
+    };
+    let reply = match core.reload(now, new) {
+        Ok(report) => ok_line(json!({
+            "changes": report.changes,
+            "restart_needed": report.restart_needed,
+        })),
+        Err(e) => {
+            log::warn!("reload: {e}; nothing changed");
+            error_line(&format!("{e}; nothing changed"), &[])
+        }
+    };
+    platform::release_free_memory();
+    reply
+}
+
+fn feed_reaped(core: &mut Core, outputs: &mut HashMap<i32, ChildOutput>, now: Instant) {
+    let (reaped, no_children) = reap::reap_all();
+    for (pid, exit) in reaped {
+        // A child's last lines are logged before the core hears it ended.
+        if let Some(o) = outputs.remove(&pid) {
+            o.finish();
+        }
+        core.handle_event(now, Event::Exited { pid, exit });
+    }
+    if no_children {
+        core.handle_event(now, Event::NoChildren);
+    }
+}
+
+/// A poll timeout that never undershoots: a deadline 0.4 ms away must not become 0 ms and spin.
+fn ceil_ms(d: Duration) -> PollTimeout {
+    let ms = d.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up() {
+        assert_eq!(ceil_ms(Duration::from_micros(400)), PollTimeout::from(1u16));
+        assert_eq!(ceil_ms(Duration::ZERO), PollTimeout::ZERO);
+        assert_eq!(ceil_ms(Duration::from_millis(5)), PollTimeout::from(5u16));
+        assert_eq!(ceil_ms(Duration::from_secs(10_000_000)), PollTimeout::MAX);
+    }
+}

@@ -1,0 +1,240 @@
+//! The bottom of the module graph: plain data every layer shares (how a process ended, one
+//! row of the process table, the ids a child runs as, what to spawn), signal names and the
+//! display of durations. It uses no other module of upkeep.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    /// The shell's convention: the exit code, or 128+N for death by signal N.
+    pub fn status(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(n) => 128 + n,
+        }
+    }
+
+    /// The short form of status tables: "status 1", "signal KILL".
+    pub fn short(self) -> String {
+        match self {
+            Exit::Code(c) => format!("status {c}"),
+            Exit::Signal(n) => format!("signal {}", signame::name(n)),
+        }
+    }
+}
+
+/// The log's form: "exited with status 1", "killed by signal KILL".
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exited with status {c}"),
+            Exit::Signal(n) => write!(f, "killed by signal {}", signame::name(*n)),
+        }
+    }
+}
+
+/// One process, as much as matching by name needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    /// The kernel's name for it (truncated: 15 bytes on Linux, 19 on FreeBSD).
+    pub comm: String,
+    /// Basename of argv[0], when it could be read and differs from `comm`.
+    pub argv0: Option<String>,
+    pub zombie: bool,
+}
+
+/// Ids to switch to before exec, resolved beforehand (resolution reads files and allocates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// How a child relates to process groups and the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Own process group, made the terminal's foreground group when stdin is a terminal (tini):
+    /// Ctrl-C and Ctrl-Z reach the command, not upkeep.
+    ForegroundGroup,
+    /// Own session (so own group, no controlling terminal): signalled as a whole with killpg.
+    Session,
+}
+
+/// Everything needed to start one child: the runtime carries it out as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpawnPlan {
+    pub argv: Vec<OsString>,
+    /// Added to upkeep's own environment (a name set here replaces the inherited one).
+    pub env: Vec<(OsString, OsString)>,
+    pub directory: Option<PathBuf>,
+    pub credentials: Option<Credentials>,
+    pub grouping: Grouping,
+    /// stdin from /dev/null (services, diagnostics) rather than upkeep's own (COMMAND).
+    pub stdin_null: bool,
+    /// When set, stdout and stderr go to a pipe upkeep reads, each line logged under this
+    /// label ("web diagnose", "apache start"); otherwise they are upkeep's own.
+    pub log_label: Option<String>,
+}
+
+impl SpawnPlan {
+    pub fn new(argv: Vec<OsString>, grouping: Grouping) -> SpawnPlan {
+        SpawnPlan {
+            argv,
+            env: Vec::new(),
+            directory: None,
+            credentials: None,
+            grouping,
+            stdin_null: true,
+            log_label: None,
+        }
+    }
+}
+
+/// The argv that runs `script` with the shell: the one place `/bin/sh -c` is written.
+pub fn shell(script: &str) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), script.into()]
+}
+
+/// "0.012s", "3.2s", "2m05s", "1h02m": short and exact enough for a log line.
+pub fn fmt_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 3600.0 {
+        let m = d.as_secs() / 60;
+        format!("{}h{:02}m", m / 60, m % 60)
+    } else if secs >= 60.0 {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if secs >= 1.0 || d.is_zero() {
+        let text = format!("{secs:.1}");
+        format!("{}s", text.trim_end_matches(".0"))
+    } else {
+        let text = format!("{secs:.3}");
+        format!("{}s", text.trim_end_matches('0'))
+    }
+}
+
+/// Signal names and numbers, as users write them in configs and on the command line.
+pub mod signame {
+    pub fn name(sig: i32) -> String {
+        match nix::sys::signal::Signal::try_from(sig) {
+            Ok(s) => s.as_str().trim_start_matches("SIG").to_string(),
+            Err(_) => {
+                #[cfg(target_os = "linux")]
+                if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) {
+                    return format!("RTMIN+{}", sig - libc::SIGRTMIN());
+                }
+                sig.to_string()
+            }
+        }
+    }
+
+    /// Parses `TERM`, `SIGTERM`, `sigterm` or `15`.
+    pub fn parse(text: &str) -> Option<i32> {
+        let text = text.trim();
+        if let Ok(n) = text.parse::<i32>() {
+            return (1..=max_signal()).contains(&n).then_some(n);
+        }
+        let upper = text.to_ascii_uppercase();
+        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        let full = format!("SIG{bare}");
+        if let Ok(s) = full.parse::<nix::sys::signal::Signal>() {
+            return Some(s as i32);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let rt = |off: &str| off.parse::<i32>().ok();
+            let n = if bare == "RTMIN" {
+                Some(libc::SIGRTMIN())
+            } else if bare == "RTMAX" {
+                Some(libc::SIGRTMAX())
+            } else if let Some(off) = bare.strip_prefix("RTMIN+").and_then(rt) {
+                Some(libc::SIGRTMIN() + off)
+            } else {
+                bare.strip_prefix("RTMAX-")
+                    .and_then(rt)
+                    .map(|off| libc::SIGRTMAX() - off)
+            };
+            if let Some(n) = n.filter(|n| (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(n)) {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    pub fn max_signal() -> i32 {
+        #[cfg(target_os = "linux")]
+        return libc::SIGRTMAX();
+        #[cfg(not(target_os = "linux"))]
+        return 128;
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_names_numbers_and_prefixes() {
+            assert_eq!(parse("TERM"), Some(libc::SIGTERM));
+            assert_eq!(parse("sigterm"), Some(libc::SIGTERM));
+            assert_eq!(parse("SIGKILL"), Some(libc::SIGKILL));
+            assert_eq!(parse("9"), Some(9));
+            assert_eq!(parse("hup"), Some(libc::SIGHUP));
+            assert_eq!(parse("NOPE"), None);
+            assert_eq!(parse("0"), None);
+            assert_eq!(parse("1000"), None);
+        }
+
+        #[test]
+        fn names_drop_the_sig_prefix() {
+            assert_eq!(name(libc::SIGKILL), "KILL");
+            assert_eq!(name(libc::SIGWINCH), "WINCH");
+            assert_eq!(parse(&name(libc::SIGUSR2)), Some(libc::SIGUSR2));
+        }
+
+        #[cfg(target_os = "linux")]
+        #[test]
+        fn realtime_signals_round_trip() {
+            let n = libc::SIGRTMIN() + 3;
+            assert_eq!(name(n), "RTMIN+3");
+            assert_eq!(parse("RTMIN+3"), Some(n));
+            assert_eq!(parse("RTMAX"), Some(libc::SIGRTMAX()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        let ms = Duration::from_millis;
+        assert_eq!(fmt_duration(ms(0)), "0s");
+        assert_eq!(fmt_duration(ms(12)), "0.012s");
+        assert_eq!(fmt_duration(ms(400)), "0.4s");
+        assert_eq!(fmt_duration(ms(3200)), "3.2s");
+        assert_eq!(fmt_duration(ms(10_000)), "10s");
+        assert_eq!(fmt_duration(ms(125_000)), "2m05s");
+        assert_eq!(fmt_duration(ms(3_720_000)), "1h02m");
+    }
+
+    #[test]
+    fn exits_read_two_ways() {
+        assert_eq!(Exit::Code(1).to_string(), "exited with status 1");
+        assert_eq!(Exit::Signal(9).to_string(), "killed by signal KILL");
+        assert_eq!(Exit::Signal(9).short(), "signal KILL");
+        assert_eq!(Exit::Signal(15).status(), 143);
+    }
+}
