@@ -217,6 +217,15 @@ impl Out<'_> {
         self.actions.push_back(Action::ProbeGroup { owner, pgid });
     }
 
+    /// A child that outran its time: SIGKILL to its group (if its pid is known yet), and
+    /// the line that says so.
+    pub(crate) fn kill_overdue(&mut self, pid: Option<i32>, level: Level, text: String) {
+        if let Some(pid) = pid {
+            self.kill(pid, libc::SIGKILL, true);
+        }
+        self.log(level, text);
+    }
+
     pub(crate) fn spawn(&mut self, owner: Owner, plan: SpawnPlan) {
         self.actions.push_back(Action::Spawn { owner, plan });
     }

@@ -271,16 +271,9 @@ impl ServiceRun {
             (_, I::StrangerReaped) => {}
             (S::Backoff { until }, I::Timeout) if until <= now => self.spawn(out),
             (S::Diagnosing { pid, pgid, kill_at }, I::Timeout) if kill_at <= now => {
-                if let Some(pid) = pid {
-                    out.kill(pid, libc::SIGKILL, true);
-                }
-                out.log(
-                    Level::Info,
-                    format!(
-                        "{name} diagnose still running after {}; killed it",
-                        fmt_duration(self.cfg.diagnose_timeout)
-                    ),
-                );
+                let limit = fmt_duration(self.cfg.diagnose_timeout);
+                let text = format!("{name} diagnose still running after {limit}; killed it");
+                out.kill_overdue(pid, Level::Info, text);
                 self.start_cleaning(pgid, Then::Restart, out);
             }
             (
@@ -292,11 +285,9 @@ impl ServiceRun {
                 },
                 I::Timeout,
             ) if at <= now => {
-                out.log(
-                    Level::Info,
-                    format!("{name}: leftover processes did not stop; killing its process group"),
-                );
-                out.kill(pgid, libc::SIGKILL, true);
+                let text =
+                    format!("{name}: leftover processes did not stop; killing its process group");
+                out.kill_overdue(Some(pgid), Level::Info, text);
                 // SIGKILL cannot be caught: carry on without waiting for the reaping.
                 return self.after_cleaning(now, then, shutting_down, out);
             }
@@ -309,12 +300,10 @@ impl ServiceRun {
                 },
                 I::Timeout,
             ) if at <= now => {
+                let limit = fmt_duration(self.cfg.stop_timeout);
                 out.log(
                     Level::Info,
-                    format!(
-                        "{name} did not stop within {}; killing its process group",
-                        fmt_duration(self.cfg.stop_timeout)
-                    ),
+                    format!("{name} did not stop within {limit}; killing its process group"),
                 );
                 self.kill_now(pid, since, then, out);
             }

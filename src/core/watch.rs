@@ -191,16 +191,9 @@ impl WatchRun {
             // A command killed at its timeout or by a shutdown, reaped later.
             (_, Input::Exited(_) | Input::SpawnFailed(_)) => {}
             (Phase::Diagnosing { pid, kill_at }, Input::Timeout) if kill_at <= now => {
-                if let Some(pid) = pid {
-                    out.kill(pid, libc::SIGKILL, true);
-                }
-                out.log(
-                    Level::Info,
-                    format!(
-                        "{name} diagnose still running after {}; killed it",
-                        fmt_duration(DIAGNOSE_TIMEOUT)
-                    ),
-                );
+                let limit = fmt_duration(DIAGNOSE_TIMEOUT);
+                let text = format!("{name} diagnose still running after {limit}; killed it");
+                out.kill_overdue(pid, Level::Info, text);
                 self.run_start(now, out);
             }
             (
@@ -210,16 +203,9 @@ impl WatchRun {
                 },
                 Input::Timeout,
             ) if at <= now => {
-                if let Some(pid) = pid {
-                    out.kill(pid, libc::SIGKILL, true);
-                }
-                out.log(
-                    Level::Warn,
-                    format!(
-                        "{name} start command timed out after {}; killed",
-                        fmt_duration(SCAN_START_TIMEOUT)
-                    ),
-                );
+                let limit = fmt_duration(SCAN_START_TIMEOUT);
+                let text = format!("{name} start command timed out after {limit}; killed");
+                out.kill_overdue(pid, Level::Warn, text);
                 self.start_failed = true;
                 self.phase = Phase::Idle;
             }

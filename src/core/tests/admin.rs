@@ -161,26 +161,12 @@ fn reload_touches_only_what_changed() {
     // The new definition waits for the old run to be gone.
     assert_eq!(row(&rows, "change").status.as_str(), "waiting");
     assert!(!sim.core.settled(&names(&["change"])));
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: change,
-            exit: Exit::Signal(15),
-        },
-    );
-    sim.run();
+    sim.reap(change, Exit::Signal(15));
     let started = sim.pid_named("change").unwrap();
     assert_ne!(started, change);
     let id = sim.core.live_named("change").unwrap();
     assert_eq!(sim.core.services[&id].cfg.command, ["y"]);
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: drop,
-            exit: Exit::Signal(15),
-        },
-    );
-    sim.run();
+    sim.reap(drop, Exit::Signal(15));
     // A second reload with the same config changes nothing and forgets the retired.
     let summary = sim.core.reload(sim.now, new_config()).unwrap().changes;
     assert!(summary.is_empty());
@@ -239,14 +225,7 @@ fn reload_applies_with_actions_pending() {
     assert_eq!(report.changes.len(), 3, "{report:?}");
     sim.run();
     sim.die("keep", Exit::Signal(15));
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: change,
-            exit: Exit::Signal(15),
-        },
-    );
-    sim.run();
+    sim.reap(change, Exit::Signal(15));
     let rows = sim.status();
     assert_eq!(row(&rows, "keep").status, Status::Stopped);
     assert_eq!(row(&rows, "change").status, Status::Running);

@@ -135,14 +135,7 @@ fn diagnose_runs_first_with_its_environment_then_the_restart() {
     );
     sim.run();
     assert!(matches!(sim.state(0), State::Diagnosing { .. }));
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: 555,
-            exit: Exit::Code(0),
-        },
-    );
-    sim.run();
+    sim.reap(555, Exit::Code(0));
     assert!(matches!(sim.state(0), State::Running { .. }));
 }
 
@@ -254,14 +247,7 @@ fn stop_during_backoff_and_stop_wins_over_a_death() {
     let pid_b = sim.pid_of(1);
     // One wake-up: TERM first, then b's death. Nothing restarts.
     sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: pid_b,
-            exit: Exit::Signal(15),
-        },
-    );
-    let acts = sim.run();
+    let acts = sim.reap(pid_b, Exit::Signal(15));
     assert!(
         !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
         "{acts:?}"
@@ -293,14 +279,7 @@ fn shutdown_in_reverse_after_order_with_sigkill_for_the_stubborn() {
         sig: libc::SIGKILL,
         group: true
     }));
-    sim.core.handle_event(
-        sim.now,
-        Event::Exited {
-            pid: web_pid,
-            exit: Exit::Signal(9),
-        },
-    );
-    let acts = sim.run();
+    let acts = sim.reap(web_pid, Exit::Signal(9));
     assert!(acts.contains(&Action::Kill {
         pid: db_pid,
         sig: libc::SIGTERM,

@@ -202,6 +202,13 @@ impl Sim {
         self.run()
     }
 
+    /// The reaper reports `pid` dead.
+    pub fn reap(&mut self, pid: i32, exit: crate::types::Exit) -> Vec<Action> {
+        self.core
+            .handle_event(self.now, Event::Exited { pid, exit });
+        self.run()
+    }
+
     pub fn kill(&mut self, i: usize, exit: crate::types::Exit) -> Vec<Action> {
         let pid = self.pid_of(i);
         self.core
