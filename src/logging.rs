@@ -13,14 +13,10 @@ pub fn say(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// Level: `UPKEEP_LOG` (error|warn|info|debug|trace), else the config's `log_level`, else
-/// info; each `-v` raises it one step and each `-q` lowers it.
+/// Level: `UPKEEP_LOG` (error|warn|info|debug|trace), else tini's `TINI_VERBOSITY` (0 off,
+/// 1 errors, 2 warnings, 3 info, 4 debug, 5 trace: tini's own scale), else the config's
+/// `log_level`, else info; each `-v` raises it one step and each `-q` lowers it.
 fn level(verbosity: i32, configured: Option<LevelFilter>) -> LevelFilter {
-    let base = std::env::var("UPKEEP_LOG")
-        .ok()
-        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
-        .or(configured)
-        .unwrap_or(LevelFilter::Info);
     let levels = [
         LevelFilter::Off,
         LevelFilter::Error,
@@ -29,6 +25,20 @@ fn level(verbosity: i32, configured: Option<LevelFilter>) -> LevelFilter {
         LevelFilter::Debug,
         LevelFilter::Trace,
     ];
+    let tini = || {
+        let n = std::env::var("TINI_VERBOSITY")
+            .ok()?
+            .trim()
+            .parse::<usize>()
+            .ok()?;
+        levels.get(n.min(levels.len() - 1)).copied()
+    };
+    let base = std::env::var("UPKEEP_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .or_else(tini)
+        .or(configured)
+        .unwrap_or(LevelFilter::Info);
     let index = (base as i32 + verbosity).clamp(0, levels.len() as i32 - 1) as usize;
     levels.get(index).copied().unwrap_or(LevelFilter::Info)
 }

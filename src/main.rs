@@ -113,7 +113,9 @@ fn run(args: cli::RunArgs) -> i32 {
     let main = args.command.first().map(|first| core::MainOptions {
         name: first.to_string_lossy().into_owned(),
         argv: args.command.clone(),
-        signal_group: args.signal_group,
+        // tini's variables, set to anything: -g; TINI_SUBREAPER needs nothing (upkeep always
+        // is a subreaper when not PID 1); TINI_VERBOSITY is read by `logging`.
+        signal_group: args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some(),
         success_codes: args.success_codes.clone(),
         warn_on_reap: args.warn_on_reap,
     });

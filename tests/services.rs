@@ -189,6 +189,20 @@ fn a_missing_binary_is_retried_with_backoff_not_in_a_tight_loop() {
 }
 
 #[test]
+fn a_missing_directory_is_named_not_the_binary() {
+    let dir = TempDir::new("nodir");
+    let _up = start(
+        &dir,
+        "[service.lost]\ncommand = [\"/bin/sleep\", \"1000\"]\ndirectory = \"/nonexistent/dir\"\n",
+        &[],
+    );
+    wait_log(
+        &dir,
+        "lost: cannot start /bin/sleep: directory /nonexistent/dir: not found",
+    );
+}
+
+#[test]
 fn services_start_clean_as_the_configured_user_in_their_own_session() {
     let dir = TempDir::new("clean");
     let d = dir.0.display();

@@ -108,6 +108,17 @@ fn signals_reach_the_command() {
 
 #[test]
 fn with_g_signals_reach_the_grandchild_too() {
+    signals_reach_the_grandchild(&["-g", "--"], &[]);
+}
+
+#[test]
+fn tini_kill_process_group_in_the_environment_is_g() {
+    signals_reach_the_grandchild(&["--"], &[("TINI_KILL_PROCESS_GROUP", "1")]);
+}
+
+/// Starts `upkeep ARGS sh -c ...` with `env` and checks that forwarded signals reach a
+/// grandchild in COMMAND's group.
+fn signals_reach_the_grandchild(args: &[&str], env: &[(&str, &str)]) {
     let dir = TempDir::new("fwdg");
     let (mine, ready1) = (dir.path("child"), dir.path("ready1"));
     let (grand, ready2) = (dir.path("grand"), dir.path("ready2"));
@@ -126,7 +137,9 @@ fn with_g_signals_reach_the_grandchild_too() {
     );
     let script = format!("sh -c \"{inner}\" & {outer}");
     let mut child = cmd(BIN)
-        .args(["-g", "--", "sh", "-c", &script])
+        .args(args)
+        .args(["sh", "-c", &script])
+        .envs(env.iter().copied())
         .spawn()
         .unwrap();
     assert!(wait_for(Duration::from_secs(10), || ready1.exists()
@@ -405,4 +418,28 @@ fn the_binary_is_static() {
         let p_type = u32::from_le_bytes(elf[phoff + i * phentsize..][..4].try_into().unwrap());
         assert_ne!(p_type, 3, "the binary has an ELF interpreter (PT_INTERP)");
     }
+}
+
+#[test]
+fn tini_verbosity_and_subreaper_keep_their_meaning() {
+    // TINI_VERBOSITY=4 is tini's debug level: COMMAND's start is logged.
+    let out = cmd(BIN)
+        .args(["--", "true"])
+        .env_remove("UPKEEP_LOG")
+        .env("TINI_VERBOSITY", "4")
+        .env("TINI_SUBREAPER", "")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("true started, pid"), "{err}");
+    // TINI_VERBOSITY=0 silences upkeep, as it silences tini, whatever goes wrong.
+    let out = cmd(BIN)
+        .args(["--", "/nonexistent/x"])
+        .env_remove("UPKEEP_LOG")
+        .env("TINI_VERBOSITY", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

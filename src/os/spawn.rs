@@ -15,21 +15,20 @@ use crate::types::{Grouping, SpawnPlan};
 /// Forks and execs `spec`, its stdout and stderr to `output` when given; returns the child's
 /// pid. Exec failures come back as the child's errno; a missing `directory` is named.
 pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
-    if let Some(dir) = &spec.directory
-        && let Err(e) = std::fs::metadata(dir).and_then(|m| {
-            if m.is_dir() {
-                Ok(())
-            } else {
-                Err(io::Error::from_raw_os_error(libc::ENOTDIR))
-            }
-        })
-    {
-        let reason = exec_failure_reason(&e);
-        return Err(io::Error::new(
-            e.kind(),
-            format!("directory {}: {reason}", dir.display()),
-        ));
-    }
+    spawn_in_directory(spec, output).map_err(|e| match &spec.directory {
+        // Checked only after a failure: the restart path pays nothing for it.
+        Some(dir) if !dir.is_dir() => {
+            let reason = match std::fs::metadata(dir) {
+                Ok(_) => "not a directory".to_string(),
+                Err(e) => exec_failure_reason(&e),
+            };
+            io::Error::new(e.kind(), format!("directory {}: {reason}", dir.display()))
+        }
+        _ => e,
+    })
+}
+
+fn spawn_in_directory(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
     // it can do the job: no credentials to switch and no terminal to hand over.
     #[cfg(target_os = "linux")]
