@@ -280,3 +280,22 @@ fn processes_vanishing_during_scans_cause_no_error() {
     let _ = d.kill();
     let _ = d.wait();
 }
+
+#[test]
+fn a_childs_control_characters_are_escaped_in_the_log() {
+    let dir = TempDir::new("escape");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[watch.forger]\nprocess = \"{}\"\nstart = \"printf 'x\\\\rupkeep: web started\\\\033[31m\\\\n'\"\n",
+            unique("f")
+        ),
+    );
+    let (code, out) = scan(&cfg);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("forger start: x\\x0dupkeep: web started\\x1b[31m"),
+        "{out:?}"
+    );
+    assert!(!out.contains('\r') && !out.contains('\x1b'), "{out:?}");
+}

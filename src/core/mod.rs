@@ -13,6 +13,7 @@
 
 mod admin;
 mod main_cmd;
+pub mod output;
 mod service;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
+use crate::core::output::escape_line;
+
 /// A child's output pipe (a diagnostic's, a watch's start command's), read line by line into
 /// the log, each line prefixed with `label` ("web diagnose", "apache start").
 pub struct ChildOutput {
@@ -52,8 +54,7 @@ impl ChildOutput {
     }
 
     fn log_line(&self, line: &[u8]) {
-        let text = String::from_utf8_lossy(line);
-        log::info!("{}: {}", self.label, text.trim_end_matches(['\n', '\r']));
+        log::info!("{}: {}", self.label, escape_line(line));
     }
 
     pub fn finish(mut self) {
