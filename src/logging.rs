@@ -1,11 +1,23 @@
-//! Log lines: `2026-11-23T19:40:00.123Z upkeep: message`, one per event, on stderr or in
-//! the config's log file.
+//! Log lines: `2026-11-23T19:40:00.123Z upkeep: message`, one per event, and a service's
+//! output as `2026-11-23T19:40:00.123Z web: line` (`web[stderr]: ...`), on stderr, in the
+//! config's log file, or to syslog.
+//!
+//! Nothing written here may hold up the loop: a stderr that is a pipe or a terminal is
+//! written through a second, non-blocking open file description of it (the services keep
+//! the blocking one they share), a socket with MSG_DONTWAIT; what cannot be written now waits
+//! in a bounded `Outbox`, flushed when poll() says the destination takes more.
 
+use std::ffi::CString;
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::LevelFilter;
 
 use crate::config::LogTarget;
+use crate::core::output::{Outbox, escape_line};
+use crate::os::platform;
 
 /// Writes a line to stderr without the panic `eprintln!` has on a broken pipe (upkeep may be
 /// PID 1): for what is said before the logger exists, and by the one-shot subcommands.
@@ -49,31 +61,26 @@ pub fn set_level(verbosity: i32, configured: Option<LevelFilter>) {
 }
 
 pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
-    let level = level(verbosity, configured);
-    let mut builder = env_logger::Builder::new();
-    // The logger passes everything; log's max level filters, so a reload can change it.
-    builder
-        .filter_level(LevelFilter::Trace)
-        .format(|buf, record| {
-            writeln!(buf, "{} upkeep: {}", buf.timestamp_millis(), record.args())
-        });
     let mut problem = None;
-    match target {
-        Some(LogTarget::File(path)) => {
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-            {
-                Ok(file) => {
-                    builder.target(env_logger::Target::Pipe(Box::new(file)));
-                }
-                Err(e) => problem = Some(format!("cannot open log file {}: {e}", path.display())),
+    let dest = match target {
+        Some(LogTarget::File(path)) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(file) => Dest::Fd {
+                fd: OwnedFd::from(file),
+                socket: false,
+            },
+            Err(e) => {
+                problem = Some(format!("cannot open log file {}: {e}", path.display()));
+                stderr_dest()
             }
-        }
-        Some(LogTarget::Stdout) => {
-            builder.target(env_logger::Target::Stdout);
-        }
+        },
+        Some(LogTarget::Stdout) => match platform::dup_cloexec(std::io::stdout()) {
+            Ok(fd) => Dest::Fd { fd, socket: false },
+            Err(_) => stderr_dest(),
+        },
         Some(LogTarget::Syslog) => {
             if std::path::Path::new(SYSLOG_SOCKET).exists() {
                 // SAFETY: openlog keeps the pointer: IDENT is 'static. The socket it opens
@@ -85,22 +92,72 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
                         libc::LOG_DAEMON,
                     )
                 };
-                if log::set_logger(&Syslog).is_ok() {
-                    log::set_max_level(level);
-                    return;
-                }
+                Dest::Syslog { tag: None }
+            } else {
+                problem = Some(format!(
+                    "no syslog socket at {SYSLOG_SOCKET}; logging to stderr"
+                ));
+                stderr_dest()
             }
-            problem = Some(format!(
-                "no syslog socket at {SYSLOG_SOCKET}; logging to stderr"
-            ));
         }
-        _ => {}
+        Some(LogTarget::Stderr) | None => stderr_dest(),
+    };
+    if let Ok(mut sink) = SINK.lock() {
+        *sink = Some(Sink {
+            dest,
+            outbox: Outbox::default(),
+            line: Vec::with_capacity(256),
+            would_block: false,
+        });
     }
-    builder.init();
-    log::set_max_level(level);
+    // The logger passes everything; log's max level filters, so a reload can change it.
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level(verbosity, configured));
+    }
     if let Some(p) = problem {
         log::warn!("{p}");
     }
+}
+
+/// One line of a service's output, from its stdout or its stderr, to the log's destination.
+#[allow(dead_code)] // Service output, next.
+pub fn service_line(name: &str, stderr: bool, line: &[u8]) {
+    with_sink(|sink| sink.service_line(name, stderr, line));
+}
+
+/// A duplicate of the descriptor to poll for POLLOUT, while lines wait that it would not
+/// take (rare: a stalled reader).
+pub fn blocked_fd() -> Option<OwnedFd> {
+    let mut fd = None;
+    with_sink(|sink| {
+        if let (true, Dest::Fd { fd: f, .. }) = (sink.would_block, &sink.dest) {
+            fd = platform::dup_cloexec(f).ok();
+        }
+    });
+    fd
+}
+
+/// At exit: what still waits gets up to `limit` to be taken.
+pub fn flush_before_exit(limit: std::time::Duration) {
+    let give_up = std::time::Instant::now() + limit;
+    while let Some(fd) = blocked_fd() {
+        let left = give_up.saturating_duration_since(std::time::Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if ms == 0 {
+            return;
+        }
+        let mut fds = [nix::poll::PollFd::new(
+            fd.as_fd(),
+            nix::poll::PollFlags::POLLOUT,
+        )];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+        flush();
+    }
+}
+
+/// Writes what waits, as far as the destination takes it without blocking.
+pub fn flush() {
+    with_sink(Sink::flush);
 }
 
 /// Where syslogd listens; syslog(3) connects there.
@@ -111,28 +168,226 @@ const SYSLOG_SOCKET: &str = "/dev/log";
 
 static IDENT: &std::ffi::CStr = c"upkeep";
 
-/// `log = "syslog"`: each line goes to syslog(3), facility daemon, with its level; syslogd
-/// adds the time and the host. For a jail's init, which has no console.
-struct Syslog;
+static SINK: Mutex<Option<Sink>> = Mutex::new(None);
+static LOGGER: Logger = Logger;
 
-impl log::Log for Syslog {
+fn with_sink(f: impl FnOnce(&mut Sink)) {
+    // One thread: the lock is never contended; a poisoned one still holds a usable sink.
+    let mut guard = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(sink) = guard.as_mut() {
+        f(sink);
+    }
+}
+
+enum Dest {
+    /// A descriptor of upkeep's own: non-blocking when it is a pipe or a terminal; a
+    /// socket is written with MSG_DONTWAIT.
+    Fd { fd: OwnedFd, socket: bool },
+    /// syslog(3), facility daemon: upkeep's lines tagged `upkeep`, a service's with its
+    /// name (`tag` keeps the tag syslog(3) points to).
+    Syslog { tag: Option<CString> },
+}
+
+/// stderr as the log's destination, without letting a stalled reader stall upkeep.
+fn stderr_dest() -> Dest {
+    match platform::nonblocking_stderr() {
+        Ok((fd, socket)) => Dest::Fd { fd, socket },
+        // Nothing better: a duplicate of fd 2, written as it is.
+        Err(_) => match platform::dup_cloexec(std::io::stderr()) {
+            Ok(fd) => Dest::Fd { fd, socket: false },
+            Err(_) => Dest::Syslog { tag: None },
+        },
+    }
+}
+
+struct Sink {
+    dest: Dest,
+    outbox: Outbox,
+    /// The line being formatted, kept to reuse its allocation.
+    line: Vec<u8>,
+    /// The last write stopped at EAGAIN: poll for POLLOUT. (A file that fails, full or
+    /// broken, is simply tried again at the next line: poll would always call it ready.)
+    would_block: bool,
+}
+
+impl Sink {
+    fn upkeep_line(&mut self, level: log::Level, args: &std::fmt::Arguments) {
+        if let Dest::Syslog { tag } = &mut self.dest {
+            let text = args.to_string();
+            syslog(tag, None, level_priority(level), text.as_bytes());
+            return;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        stamp(&mut line);
+        let _ = write!(line, " upkeep: {args}");
+        line.push(b'\n');
+        self.queue("upkeep", &line);
+        self.line = line;
+    }
+
+    #[allow(dead_code)] // Service output, next.
+    fn service_line(&mut self, name: &str, stderr: bool, text: &[u8]) {
+        if let Dest::Syslog { tag } = &mut self.dest {
+            let priority = if stderr {
+                libc::LOG_WARNING
+            } else {
+                libc::LOG_INFO
+            };
+            syslog(tag, Some(name), priority, &escape_line(text));
+            return;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        stamp(&mut line);
+        line.push(b' ');
+        line.extend_from_slice(name.as_bytes());
+        line.extend_from_slice(if stderr { b"[stderr]: " } else { b": " });
+        line.extend_from_slice(&escape_line(text));
+        line.push(b'\n');
+        self.queue(name, &line);
+        self.line = line;
+    }
+
+    fn queue(&mut self, source: &str, line: &[u8]) {
+        self.outbox.push(source, line, drop_notice);
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        let Dest::Fd { fd, socket } = &self.dest else {
+            return;
+        };
+        self.would_block = false;
+        while !self.outbox.is_empty() {
+            let pending = self.outbox.pending();
+            let written = if *socket {
+                nix::sys::socket::send(
+                    fd.as_raw_fd(),
+                    pending,
+                    nix::sys::socket::MsgFlags::MSG_DONTWAIT
+                        | nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+                )
+            } else {
+                nix::unistd::write(fd, pending)
+            };
+            match written {
+                Ok(n) => self.outbox.consumed(n, drop_notice),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EAGAIN) => {
+                    self.would_block = true;
+                    return;
+                }
+                // Full disk, closed pipe, ...: keep what fits, try again with the next line.
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// "2026-11-23T19:40:00.123Z upkeep: dropped 12 lines of web\n"
+fn drop_notice(source: &str, n: u64) -> Vec<u8> {
+    let mut line = Vec::with_capacity(80);
+    stamp(&mut line);
+    let _ = writeln!(line, " upkeep: dropped {n} lines of {source}");
+    line
+}
+
+fn level_priority(level: log::Level) -> libc::c_int {
+    match level {
+        log::Level::Error => libc::LOG_ERR,
+        log::Level::Warn => libc::LOG_WARNING,
+        log::Level::Info => libc::LOG_INFO,
+        log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
+    }
+}
+
+/// One message to syslog(3) under `name`'s tag (upkeep's own when None).
+fn syslog(tag: &mut Option<CString>, name: Option<&str>, priority: libc::c_int, text: &[u8]) {
+    let wanted = name.and_then(|n| CString::new(n).ok());
+    if wanted != *tag {
+        *tag = wanted;
+        let ident = tag.as_deref().unwrap_or(IDENT);
+        // SAFETY: `tag` (or the 'static IDENT) outlives every syslog call until the next
+        // openlog, which is the lifetime syslog(3) needs for its ident pointer.
+        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
+    }
+    let text: Vec<u8> = text
+        .iter()
+        .map(|&b| if b == 0 { b' ' } else { b })
+        .collect();
+    if let Ok(text) = CString::new(text) {
+        // SAFETY: a constant "%s" format and a NUL-terminated string.
+        unsafe { libc::syslog(priority | libc::LOG_DAEMON, c"%s".as_ptr(), text.as_ptr()) };
+    }
+}
+
+/// Appends the RFC 3339 UTC time with milliseconds: `2026-11-23T19:40:00.123Z`.
+fn stamp(out: &mut Vec<u8>) {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rest = secs % 86_400;
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        since.subsec_millis()
+    );
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+struct Logger;
+
+impl log::Log for Logger {
     fn enabled(&self, _: &log::Metadata) -> bool {
         true
     }
 
     fn log(&self, record: &log::Record) {
-        let priority = match record.level() {
-            log::Level::Error => libc::LOG_ERR,
-            log::Level::Warn => libc::LOG_WARNING,
-            log::Level::Info => libc::LOG_INFO,
-            log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
-        };
-        let text = record.args().to_string().replace('\0', " ");
-        if let Ok(text) = std::ffi::CString::new(text) {
-            // SAFETY: a constant "%s" format and a NUL-terminated string.
-            unsafe { libc::syslog(priority | libc::LOG_DAEMON, c"%s".as_ptr(), text.as_ptr()) };
-        }
+        with_sink(|sink| sink.upkeep_line(record.level(), record.args()));
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn stamps_have_the_rfc3339_shape() {
+        let mut out = Vec::new();
+        stamp(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.len(), "2026-11-23T19:40:00.123Z".len(), "{text}");
+        assert!(text.ends_with('Z') && text.as_bytes()[10] == b'T', "{text}");
+    }
 }

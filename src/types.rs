@@ -121,7 +121,11 @@ pub fn fmt_duration(d: Duration) -> String {
         format!("{}s", text.trim_end_matches(".0"))
     } else {
         let text = format!("{secs:.3}");
-        format!("{}s", text.trim_end_matches('0'))
+        match text.trim_end_matches('0').trim_end_matches('.') {
+            // Under a millisecond.
+            "0" => "0s".to_string(),
+            short => format!("{short}s"),
+        }
     }
 }
 
@@ -222,6 +226,7 @@ mod tests {
     fn durations_read_well() {
         let ms = Duration::from_millis;
         assert_eq!(fmt_duration(ms(0)), "0s");
+        assert_eq!(fmt_duration(Duration::from_micros(300)), "0s");
         assert_eq!(fmt_duration(ms(12)), "0.012s");
         assert_eq!(fmt_duration(ms(400)), "0.4s");
         assert_eq!(fmt_duration(ms(3200)), "3.2s");

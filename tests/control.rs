@@ -549,3 +549,60 @@ fn the_socket_is_found_through_the_environment() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is upkeep running?"));
 }
+
+#[test]
+fn a_stderr_nobody_reads_holds_up_nothing() {
+    let dir = TempDir::new("ctl-stall");
+    let sock = dir.path("sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\ncontrol_socket = {:?}\n[service.loop]\ncommand = \"exit 1\"\n\
+             restart_delay = \"1ms\"\nrestart_delay_max = \"1ms\"\n",
+            sock.display()
+        ),
+    );
+    // A pipe whose read end stays open and is never read: the 64 KiB pipe fills in well
+    // under a second of crash loop, and a blocking write would stop upkeep there.
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let child = Command::new(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::from(write_end))
+        .spawn()
+        .unwrap();
+    let up = Running(child);
+    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
+        &sock
+    )
+    .is_ok()));
+    let restarts = || {
+        status_json(&dir)["services"][0]["restarts"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // Two log lines of ~130 bytes a restart: 12,000 restarts overflow the 1 MiB that upkeep
+    // holds for a stalled destination, which is when it starts dropping lines.
+    assert!(
+        wait_for(Duration::from_secs(60), || restarts() > 12_000),
+        "only {} restarts: the log write blocked",
+        restarts()
+    );
+    // Reading again, the log resumes and owns up to what it dropped.
+    let mut reader = std::fs::File::from(read_end);
+    let mut buf = vec![0u8; 1 << 22];
+    let mut seen = String::new();
+    let limit = Instant::now() + Duration::from_secs(10);
+    while !seen.contains("upkeep: dropped") && Instant::now() < limit {
+        let n = reader.read(&mut buf).unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if seen.len() > 1 << 24 {
+            seen = seen.split_off(seen.len() - (1 << 20));
+        }
+    }
+    assert!(seen.contains("lines of upkeep"), "no drop report");
+    drop(up);
+}

@@ -50,3 +50,9 @@ pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
     }
     Ok(uid)
 }
+
+pub fn reopen_nonblocking(_fd: i32) -> io::Result<std::os::fd::OwnedFd> {
+    // FreeBSD's /dev/fd/N duplicates the descriptor (one shared description) unless fdescfs
+    // is mounted with nodup: stderr is written as it is there.
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
+}

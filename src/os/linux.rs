@@ -65,3 +65,14 @@ pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
     let cred = getsockopt(&socket, PeerCredentials).map_err(io::Error::from)?;
     Ok(cred.uid())
 }
+
+/// Opens `/proc/self/fd/N` again: a new open file description of the same pipe or terminal,
+/// which can be non-blocking without changing the one the services share.
+pub fn reopen_nonblocking(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{fd}"))?;
+    Ok(std::os::fd::OwnedFd::from(file))
+}

@@ -1,6 +1,7 @@
 //! The few calls that differ between Linux and FreeBSD, behind one interface.
 
 use std::io;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
 #[cfg(target_os = "freebsd")]
 #[path = "freebsd.rs"]
@@ -69,4 +70,30 @@ pub fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// A second, non-blocking open file description of stderr when it is a pipe or a terminal
+/// (the services share the blocking one), or a duplicate when it is a socket, to be written
+/// with MSG_DONTWAIT (the bool). Refused for a regular file, which never blocks and whose
+/// offset a second description would not share.
+pub fn nonblocking_stderr() -> io::Result<(OwnedFd, bool)> {
+    let mode = nix::sys::stat::fstat(std::io::stderr())
+        .map_err(io::Error::from)?
+        .st_mode
+        & libc::S_IFMT;
+    if mode == libc::S_IFSOCK {
+        return dup_cloexec(std::io::stderr()).map(|fd| (fd, true));
+    }
+    if mode != libc::S_IFIFO && mode != libc::S_IFCHR {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    imp::reopen_nonblocking(2).map(|fd| (fd, false))
+}
+
+/// A close-on-exec duplicate of `fd`.
+pub fn dup_cloexec(fd: impl AsFd) -> io::Result<OwnedFd> {
+    let raw =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)).map_err(io::Error::from)?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }

@@ -54,7 +54,8 @@ impl ChildOutput {
     }
 
     fn log_line(&self, line: &[u8]) {
-        log::info!("{}: {}", self.label, escape_line(line));
+        let text = escape_line(line);
+        log::info!("{}: {}", self.label, String::from_utf8_lossy(&text));
     }
 
     pub fn finish(mut self) {

@@ -44,12 +44,17 @@ struct Control {
     verbosity: i32,
 }
 
+/// How long an exiting upkeep waits for a slow log reader to take the last lines.
+const EXIT_LOG_GRACE: Duration = Duration::from_millis(200);
+
 /// What woke poll(): one token per polled descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Signals,
     Server,
     Output(i32),
+    /// The log's destination takes more again.
+    Log,
 }
 
 /// Runs until the core says to exit; returns the exit status.
@@ -124,6 +129,7 @@ pub fn run(spec: RunSpec) -> i32 {
                 if let Some(server) = &mut ctl.server {
                     server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
                 }
+                crate::logging::flush_before_exit(EXIT_LOG_GRACE);
                 return status;
             }
         }
@@ -152,6 +158,11 @@ pub fn run(spec: RunSpec) -> i32 {
                 fds.push(PollFd::new(output.fd(), PollFlags::POLLIN));
                 tokens.push(Token::Output(*pid));
             }
+            let log_fd = crate::logging::blocked_fd();
+            if let Some(fd) = &log_fd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLOUT));
+                tokens.push(Token::Log);
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => log::error!("poll failed: {e}"),
@@ -179,12 +190,17 @@ pub fn run(spec: RunSpec) -> i32 {
             }
         }
         for token in woken {
-            // At EOF every writer is gone; the exit itself comes through the reaper.
-            if let Token::Output(pid) = token
-                && outputs.get_mut(&pid).is_some_and(|o| !o.drain())
-                && let Some(o) = outputs.remove(&pid)
-            {
-                o.finish();
+            match token {
+                // At EOF every writer is gone; the exit itself comes through the reaper.
+                Token::Output(pid) => {
+                    if outputs.get_mut(&pid).is_some_and(|o| !o.drain())
+                        && let Some(o) = outputs.remove(&pid)
+                    {
+                        o.finish();
+                    }
+                }
+                Token::Log => crate::logging::flush(),
+                Token::Signals | Token::Server => {}
             }
         }
 
