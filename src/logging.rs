@@ -120,7 +120,6 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
 }
 
 /// One line of a service's output, from its stdout or its stderr, to the log's destination.
-#[allow(dead_code)] // Service output, next.
 pub fn service_line(name: &str, stderr: bool, line: &[u8]) {
     with_sink(|sink| sink.service_line(name, stderr, line));
 }
@@ -226,7 +225,6 @@ impl Sink {
         self.line = line;
     }
 
-    #[allow(dead_code)] // Service output, next.
     fn service_line(&mut self, name: &str, stderr: bool, text: &[u8]) {
         if let Dest::Syslog { tag } = &mut self.dest {
             let priority = if stderr {
@@ -323,7 +321,7 @@ fn syslog(tag: &mut Option<CString>, name: Option<&str>, priority: libc::c_int, 
 }
 
 /// Appends the RFC 3339 UTC time with milliseconds: `2026-11-23T19:40:00.123Z`.
-fn stamp(out: &mut Vec<u8>) {
+pub fn stamp(out: &mut Vec<u8>) {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

@@ -72,6 +72,44 @@ pub enum Grouping {
     Session,
 }
 
+/// A service's id: stable for the service's whole life, never reused within a run. A
+/// service changed by a reload is a new service with a new id; the old one stops under its.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceId(pub u32);
+
+/// Where a child's stdout and stderr go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stdio {
+    /// upkeep's own (COMMAND, `output = "inherit"`).
+    Inherit,
+    /// /dev/null.
+    Null,
+    /// One pipe for both, each line logged as `LABEL: line` (diagnostics, watch commands).
+    Logged(String),
+    /// The service's two pipes, made at its first start and kept across its restarts, so
+    /// nothing written just before a death is lost; read lines go to `sink`.
+    Service {
+        id: ServiceId,
+        name: String,
+        sink: Sink,
+    },
+}
+
+/// Where a service's lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sink {
+    /// upkeep's log: `TIMESTAMP NAME: line`, `TIMESTAMP NAME[stderr]: line`.
+    Log,
+    /// A file of its own: `TIMESTAMP line`, rotated before it would pass `max_size`.
+    File {
+        path: PathBuf,
+        max_size: u64,
+        keep: u32,
+        /// Created owned by this uid and gid (the service's user).
+        owner: Option<(u32, u32)>,
+    },
+}
+
 /// Everything needed to start one child: the runtime carries it out as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpawnPlan {
@@ -83,9 +121,10 @@ pub struct SpawnPlan {
     pub grouping: Grouping,
     /// stdin from /dev/null (services, diagnostics) rather than upkeep's own (COMMAND).
     pub stdin_null: bool,
-    /// When set, stdout and stderr go to a pipe upkeep reads, each line logged under this
-    /// label ("web diagnose", "apache start"); otherwise they are upkeep's own.
-    pub log_label: Option<String>,
+    pub stdio: Stdio,
+    /// A diagnostic's copy of its service's recent output: the runtime writes it to a file
+    /// named in `UPKEEP_OUTPUT_TAIL`, removed once the diagnostic has ended.
+    pub output_tail: Option<Vec<u8>>,
 }
 
 impl SpawnPlan {
@@ -97,7 +136,8 @@ impl SpawnPlan {
             credentials: None,
             grouping,
             stdin_null: true,
-            log_label: None,
+            stdio: Stdio::Inherit,
+            output_tail: None,
         }
     }
 }

@@ -11,12 +11,12 @@ use std::time::Duration;
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 pub mod accounts;
-mod durations;
 mod graph;
+mod units;
 
-pub use durations::parse_duration;
 pub use graph::start_order;
 use graph::{check_after, find_cycle};
+pub use units::{parse_duration, parse_size};
 
 use crate::types::{Credentials, shell, signame};
 use accounts::Accounts;
@@ -77,6 +77,26 @@ pub struct Service {
     /// `env` of the config, then HOME/USER/LOGNAME when `user` is set.
     pub env: Vec<(String, String)>,
     pub after: Vec<String>,
+    /// Where its stdout and stderr go.
+    pub output: Output,
+    /// `output = FILE` only: rotate before a write would take the file past this many bytes.
+    pub output_max_size: u64,
+    /// `output = FILE` only: how many rotated files (FILE.1 ...) are kept.
+    pub output_keep: u32,
+    /// Bytes of recent output kept in memory (`upkeep logs`, death lines).
+    pub output_tail: usize,
+}
+
+/// A service's `output`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Each line into upkeep's log, labelled with the service's name.
+    Log,
+    /// upkeep's own stdout and stderr, untouched.
+    Inherit,
+    Null,
+    /// A file of its own, every line timestamped, rotated by size.
+    File(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +213,10 @@ const SERVICE_KEYS: &[&str] = &[
     "directory",
     "env",
     "after",
+    "output",
+    "output_max_size",
+    "output_keep",
+    "output_tail",
 ];
 const WATCH_KEYS: &[&str] = &["process", "start", "diagnose", "interval"];
 
@@ -313,6 +337,29 @@ impl<'t> Fields<'t, '_, '_> {
         };
         match parsed {
             Ok(d) => Some(d),
+            Err(e) => {
+                let what = self.what.clone();
+                self.checker.error(span, format!("{what} `{key}`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, key: &str) -> Option<u64> {
+        let item = self.item(key)?;
+        let span = span_of(item);
+        let parsed = match item {
+            Item::Value(Value::Integer(n)) => {
+                u64::try_from(*n.value()).map_err(|_| "a size cannot be negative".to_string())
+            }
+            Item::Value(Value::String(s)) => parse_size(s.value()),
+            _ => {
+                self.wrong(key, "a size (\"32KiB\", \"10MB\" or bytes)");
+                return None;
+            }
+        };
+        match parsed {
+            Ok(n) => Some(n),
             Err(e) => {
                 let what = self.what.clone();
                 self.checker.error(span, format!("{what} `{key}`: {e}"));
@@ -670,6 +717,35 @@ fn parse_service(
     let directory = f.string("directory").map(PathBuf::from);
     let mut env = f.string_map("env").unwrap_or_default();
     let after = f.strings("after").unwrap_or_default();
+    let output = match f.string("output").as_deref() {
+        None | Some("log") => Output::Log,
+        Some("inherit") => Output::Inherit,
+        Some("null") => Output::Null,
+        Some(path) if path.starts_with('/') => Output::File(PathBuf::from(path)),
+        Some(other) => {
+            let span = f.item("output").and_then(span_of);
+            f.checker.error(
+                span,
+                format!(
+                    "{what} `output`: {other:?} is not log, inherit, null or an absolute file path"
+                ),
+            );
+            Output::Log
+        }
+    };
+    let output_max_size = f.size("output_max_size").unwrap_or(10_000_000);
+    let output_keep = f.count("output_keep").unwrap_or(5);
+    let output_tail = f
+        .size("output_tail")
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(32 * 1024);
+    if output_max_size == 0 {
+        let span = f.item("output_max_size").and_then(span_of);
+        f.checker.error(
+            span,
+            format!("{what} `output_max_size`: must be more than 0"),
+        );
+    }
     let mut credentials = None;
     if user.is_some() || group.is_some() {
         match accounts.run_as(user.as_deref(), group.as_deref()) {
@@ -702,6 +778,10 @@ fn parse_service(
         directory,
         env,
         after: names,
+        output,
+        output_max_size,
+        output_keep,
+        output_tail,
     });
     (service, after)
 }

@@ -26,6 +26,8 @@ pub struct ClientArgs {
 }
 
 pub const EXIT_FAILED: i32 = 1;
+/// `upkeep logs` without `-n`.
+pub const DEFAULT_LOG_LINES: usize = 50;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_UNHEALTHY: i32 = 3;
 
@@ -34,12 +36,22 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
     let verb = cmd.as_str();
     let mut names = Vec::new();
     let mut json = false;
+    let mut lines = None;
+    let mut follow = false;
     let mut config = None;
     let mut socket = None;
     let mut args = args.map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" if cmd == Command::Status => json = true,
+            "-f" | "--follow" if cmd == Command::Logs => follow = true,
+            "-n" | "--lines" if cmd == Command::Logs => {
+                let n = args.next().ok_or("-n needs a number of lines")?;
+                lines = Some(
+                    n.parse()
+                        .map_err(|_| format!("logs: -n {n:?}: not a number of lines"))?,
+                );
+            }
             "-c" | "--config" => config = Some(args.next().ok_or("-c needs a file")?.into()),
             "--socket" => socket = Some(args.next().ok_or("--socket needs a path")?.into()),
             a if a.starts_with("--config=") => config = Some(a["--config=".len()..].into()),
@@ -71,10 +83,23 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
         Command::Reload | Command::Shutdown if !names.is_empty() => {
             return Err(format!("{verb} takes no names"));
         }
+        Command::Logs if names.len() != 1 => {
+            return Err("logs: usage: upkeep logs NAME [-n LINES] [-f]".into());
+        }
         _ => {}
     }
     Ok(ClientArgs {
-        request: Request { cmd, names, signal },
+        request: Request {
+            cmd,
+            names,
+            signal,
+            lines: if cmd == Command::Logs {
+                Some(lines.unwrap_or(DEFAULT_LOG_LINES))
+            } else {
+                None
+            },
+            follow,
+        },
         json,
         config,
         socket,
@@ -108,7 +133,9 @@ pub fn run(args: &ClientArgs) -> i32 {
     };
     // Quick requests get a bound; stop/start/restart wait for stop timeouts, shutdown for
     // the whole ordered stop.
-    if matches!(cmd, Command::Status | Command::Signal | Command::Reload) {
+    let quick = matches!(cmd, Command::Status | Command::Signal | Command::Reload)
+        || (cmd == Command::Logs && !args.request.follow);
+    if quick {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     }
     if cmd == Command::Shutdown {
@@ -212,6 +239,19 @@ pub fn run(args: &ClientArgs) -> i32 {
             for s in reply["restart_needed"].as_array().into_iter().flatten() {
                 if let Some(s) = s.as_str() {
                     out(&format!("not applied until upkeep restarts: {s}"));
+                }
+            }
+            0
+        }
+        Command::Logs => {
+            for line in reply["lines"].as_array().into_iter().flatten() {
+                out(line.as_str().unwrap_or(""));
+            }
+            // -f: until upkeep goes away (or Ctrl-C).
+            for line in lines.map_while(Result::ok) {
+                let next: Value = serde_json::from_str(&line).unwrap_or_default();
+                if let Some(text) = next["line"].as_str() {
+                    out(text);
                 }
             }
             0

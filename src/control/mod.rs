@@ -9,10 +9,12 @@
 //! <- {"v":1,"ok":false,"error":"web is not running (backoff)"}
 //! ```
 //!
-//! `cmd` is one of status, start, stop, restart, signal, reload, shutdown. Every reply has
-//! `v` and `ok`, and `error` when `ok` is false. stop, start and restart answer once the
+//! `cmd` is one of status, start, stop, restart, signal, reload, shutdown, logs. Every reply
+//! has `v` and `ok`, and `error` when `ok` is false. stop, start and restart answer once the
 //! services have settled; shutdown answers at once, then sends `{"done":true,...}` just
-//! before upkeep exits. One request per connection.
+//! before upkeep exits; logs answers `{"lines":[...]}` and, with `"follow":true`, one
+//! `{"line":...,"stderr":...}` per new line until the client hangs up. One request per
+//! connection.
 
 pub mod client;
 pub mod server;
@@ -39,10 +41,11 @@ pub enum Command {
     Signal,
     Reload,
     Shutdown,
+    Logs,
 }
 
 impl Command {
-    pub const ALL: [Command; 7] = [
+    pub const ALL: [Command; 8] = [
         Command::Status,
         Command::Start,
         Command::Stop,
@@ -50,6 +53,7 @@ impl Command {
         Command::Signal,
         Command::Reload,
         Command::Shutdown,
+        Command::Logs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Command {
             Command::Signal => "signal",
             Command::Reload => "reload",
             Command::Shutdown => "shutdown",
+            Command::Logs => "logs",
         }
     }
 
@@ -75,6 +80,9 @@ pub struct Request {
     pub names: Vec<String>,
     /// `signal` only: the signal number.
     pub signal: Option<i32>,
+    /// `logs` only: how many recent lines, and whether to follow new ones.
+    pub lines: Option<usize>,
+    pub follow: bool,
 }
 
 impl Request {
@@ -84,8 +92,16 @@ impl Request {
             "cmd": self.cmd.as_str(),
             "names": self.names,
         });
-        if let (Some(sig), Some(map)) = (self.signal, obj.as_object_mut()) {
-            map.insert("signal".into(), json!(signame::name(sig)));
+        if let Some(map) = obj.as_object_mut() {
+            if let Some(sig) = self.signal {
+                map.insert("signal".into(), json!(signame::name(sig)));
+            }
+            if let Some(n) = self.lines {
+                map.insert("lines".into(), json!(n));
+            }
+            if self.follow {
+                map.insert("follow".into(), json!(true));
+            }
         }
         let mut line = obj.to_string();
         line.push('\n');
@@ -138,7 +154,28 @@ impl Request {
             (Command::Signal, _) => return Err("signal: missing \"signal\"".into()),
             _ => None,
         };
-        Ok(Request { cmd, names, signal })
+        let lines = match obj.get("lines") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or("\"lines\" must be a whole number")?,
+            ),
+        };
+        let follow = match obj.get("follow") {
+            None | Some(Value::Null) => false,
+            Some(v) => v.as_bool().ok_or("\"follow\" must be true or false")?,
+        };
+        if cmd == Command::Logs && names.len() != 1 {
+            return Err("logs: name one service".into());
+        }
+        Ok(Request {
+            cmd,
+            names,
+            signal,
+            lines,
+            follow,
+        })
     }
 }
 
@@ -234,11 +271,23 @@ mod tests {
             cmd: Command::Signal,
             names: vec!["web".into()],
             signal: Some(libc::SIGHUP),
+            lines: None,
+            follow: false,
         };
         assert_eq!(Request::parse(req.to_line().as_bytes()), Ok(req));
         let status = Request::parse(br#"{"v":1,"cmd":"status"}"#).unwrap();
         assert_eq!(status.cmd, Command::Status);
         assert!(status.names.is_empty());
+        let logs = Request {
+            cmd: Command::Logs,
+            names: vec!["web".into()],
+            signal: None,
+            lines: Some(10),
+            follow: true,
+        };
+        assert_eq!(Request::parse(logs.to_line().as_bytes()), Ok(logs));
+        assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":[]}"#).is_err());
+        assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":["a"],"lines":-1}"#).is_err());
     }
 
     #[test]

@@ -37,7 +37,12 @@ pub enum Wait {
     Settled(Vec<String>),
     /// shutdown: upkeep to exit.
     Exit,
+    /// logs -f: this service's new lines, until the client hangs up.
+    Follow(String),
 }
+
+/// A follower that reads slower than its service writes loses lines past this backlog.
+const FOLLOW_BACKLOG: usize = 1 << 20;
 
 #[derive(Debug)]
 enum Phase {
@@ -207,6 +212,33 @@ impl Server {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The services someone follows (`upkeep logs -f`).
+    pub fn followed(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .conns
+            .iter()
+            .filter_map(|c| match &c.phase {
+                Phase::Waiting(Wait::Follow(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// A new line of `name`'s output, to whoever follows it.
+    pub fn follow_line(&mut self, name: &str, line: &str) {
+        for c in &mut self.conns {
+            if matches!(&c.phase, Phase::Waiting(Wait::Follow(n)) if n == name)
+                && c.outbuf.len() + line.len() <= FOLLOW_BACKLOG
+            {
+                c.outbuf.extend_from_slice(line.as_bytes());
+                flush(c);
+            }
+        }
     }
 
     /// upkeep is about to exit: tell the clients that asked for the shutdown, and give them

@@ -258,6 +258,20 @@ impl Core {
         Ok(())
     }
 
+    /// The last `n` lines of a service's output (kept after it died or was stopped).
+    pub fn logs(&self, name: &str, n: usize) -> Result<Vec<Vec<u8>>, String> {
+        match self.resolve(&[name.to_string()])?.first() {
+            Some(Target::Service(id)) => Ok(self
+                .services
+                .get(id)
+                .map(|s| s.recent_output(n))
+                .unwrap_or_default()),
+            _ => Err(format!(
+                "{name} is not a service: upkeep keeps the output of its services only"
+            )),
+        }
+    }
+
     /// An ordered stop of everything, as on SIGTERM.
     pub fn shutdown(&mut self, now: Instant) {
         if !self.shutting_down() {
@@ -331,7 +345,7 @@ impl Core {
                 report
                     .changes
                     .push(format!("{}: changed; starting it", cfg.name));
-                self.services.remove(&id);
+                self.drop_service(id);
             } else {
                 report
                     .changes
@@ -367,6 +381,7 @@ impl Core {
                 .push_back(Action::SetLogLevel(settings.log_level));
         }
         self.settings = settings;
+        self.actions.push_back(Action::ReopenOutputs);
         for line in &report.changes {
             self.log(Level::Info, format!("reload: {line}"));
         }

@@ -24,17 +24,13 @@ use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use crate::config::{self, Settings};
+pub use crate::types::ServiceId;
 use crate::types::{Exit, ProcInfo, SpawnPlan, signame};
 
 pub use admin::{Kind, Status, StatusRow};
 use main_cmd::MainCmd;
 use service::ServiceRun;
 use watch::WatchRun;
-
-/// A service's id: stable for the service's whole life, never reused within a run. A
-/// service changed by a reload is a new service with a new id; the old one stops under its.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServiceId(u32);
 
 /// A watch's id, likewise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,6 +114,16 @@ pub enum Action {
     Reload,
     /// A reload changed `log_level`; answer with `Event::DebugLogging`.
     SetLogLevel(Option<log::LevelFilter>),
+    /// A service's last line, without a newline, once its process has died: to its sink.
+    ServiceLine {
+        id: ServiceId,
+        stderr: bool,
+        line: Vec<u8>,
+    },
+    /// The service is gone for good: close its output pipes and file.
+    ReleaseOutput(ServiceId),
+    /// After a reload: reopen output files (an external logrotate moved them).
+    ReopenOutputs,
     Log(Level, String),
     /// Leave the loop and exit with this status.
     Exit(i32),
@@ -193,7 +199,7 @@ enum Lifecycle {
 
 /// Where the machines put their actions, and the log's gate for debug lines.
 pub(crate) struct Out<'a> {
-    actions: &'a mut VecDeque<Action>,
+    pub(crate) actions: &'a mut VecDeque<Action>,
     debug: bool,
 }
 
@@ -491,9 +497,8 @@ impl Core {
             return;
         };
         let notice = svc.handle(now, input, shutting_down, &mut out);
-        let gone = svc.is_retired() && svc.is_down();
-        if gone {
-            self.services.remove(&id);
+        if svc.is_retired() && svc.is_down() {
+            self.drop_service(id);
         }
         match notice {
             Some(service::Notice::CriticalStopped { status }) => {
@@ -747,6 +752,27 @@ impl Core {
         let id = ServiceId(self.fresh_id());
         self.services.insert(id, ServiceRun::new(id, cfg, held));
         id
+    }
+
+    /// Forgets a service that is down for good, and lets its output go.
+    fn drop_service(&mut self, id: ServiceId) {
+        if self.services.remove(&id).is_some() {
+            self.actions.push_back(Action::ReleaseOutput(id));
+        }
+    }
+
+    /// Bytes a service wrote to its stdout or stderr; each whole line goes to `line`
+    /// (the service's name, whether it is stderr, the line) and into its tail.
+    pub fn service_output(
+        &mut self,
+        id: ServiceId,
+        stderr: bool,
+        bytes: &[u8],
+        line: &mut dyn FnMut(&str, bool, &[u8]),
+    ) {
+        if let Some(svc) = self.services.get_mut(&id) {
+            svc.output(stderr, bytes, line);
+        }
     }
 
     /// `start_order` from `listed`, by the config's `after` graph.

@@ -46,6 +46,145 @@ mod tests {
     }
 }
 
+/// Lines longer than this are split: a line of 1 MiB becomes 64 lines.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// The last line a death message quotes is cut at this many characters.
+pub const LAST_LINE_CHARS: usize = 200;
+
+/// Cuts a stream of bytes into lines, whatever sizes the reads come in.
+#[derive(Debug, Default, Clone)]
+pub struct LineSplitter {
+    partial: Vec<u8>,
+    /// A piece of `MAX_LINE` bytes went out with no newline after it yet: a newline right
+    /// now ends that line, it does not make an empty one.
+    cut: bool,
+}
+
+impl LineSplitter {
+    /// Feeds `bytes`; `line` gets each complete line (without its newline), and every
+    /// `MAX_LINE` bytes of a longer one.
+    pub fn feed(&mut self, mut bytes: &[u8], mut line: impl FnMut(&[u8])) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            let (head, rest) = bytes.split_at(end);
+            bytes = rest.get(1..).unwrap_or(&[]);
+            if self.partial.is_empty() {
+                if !(head.is_empty() && self.cut) {
+                    pieces(head, &mut line);
+                }
+            } else {
+                self.partial.extend_from_slice(head);
+                pieces(&self.partial, &mut line);
+                self.partial.clear();
+            }
+            self.cut = false;
+        }
+        self.partial.extend_from_slice(bytes);
+        while self.partial.len() >= MAX_LINE {
+            let rest = self.partial.split_off(MAX_LINE);
+            line(&self.partial);
+            self.partial = rest;
+            self.cut = true;
+        }
+    }
+
+    /// The last line, written without a newline: out, once the writer has died.
+    pub fn flush(&mut self, mut line: impl FnMut(&[u8])) {
+        if !self.partial.is_empty() {
+            line(&self.partial);
+            self.partial = Vec::new();
+        }
+        self.cut = false;
+    }
+}
+
+/// A line in pieces of at most `MAX_LINE` bytes (an empty line is one empty piece).
+fn pieces(text: &[u8], line: &mut impl FnMut(&[u8])) {
+    if text.is_empty() {
+        line(text);
+    }
+    for piece in text.chunks(MAX_LINE) {
+        line(piece);
+    }
+}
+
+/// The last `cap` bytes of a service's output, whole lines, for `upkeep logs`; and its last
+/// line of stderr and of stdout, for its death message. Nothing is allocated until the
+/// service writes.
+#[derive(Debug, Default, Clone)]
+pub struct Tail {
+    cap: usize,
+    /// Lines, each ending in a newline.
+    buf: std::collections::VecDeque<u8>,
+    last_stderr: Vec<u8>,
+    last_stdout: Vec<u8>,
+}
+
+impl Tail {
+    pub fn new(cap: usize) -> Tail {
+        Tail {
+            cap,
+            ..Tail::default()
+        }
+    }
+
+    /// A new run starts: its death message will quote its own last line only.
+    pub fn new_run(&mut self) {
+        self.last_stderr.clear();
+        self.last_stdout.clear();
+    }
+
+    pub fn record(&mut self, stderr: bool, line: &[u8]) {
+        let last = if stderr {
+            &mut self.last_stderr
+        } else {
+            &mut self.last_stdout
+        };
+        last.clear();
+        last.extend_from_slice(line.get(..LAST_LINE_CHARS * 4).unwrap_or(line));
+        if self.cap == 0 {
+            return;
+        }
+        let line = line
+            .get(line.len().saturating_sub(self.cap - 1)..)
+            .unwrap_or(line);
+        while self.buf.len() + line.len() + 1 > self.cap {
+            // Whole lines leave, oldest first.
+            match self.buf.iter().position(|&b| b == b'\n') {
+                Some(end) => drop(self.buf.drain(..=end)),
+                None => self.buf.clear(),
+            }
+        }
+        self.buf.extend(line);
+        self.buf.push_back(b'\n');
+    }
+
+    /// The last `n` lines, oldest first.
+    pub fn lines(&self, n: usize) -> Vec<Vec<u8>> {
+        let (a, b) = self.buf.as_slices();
+        let all: Vec<u8> = [a, b].concat();
+        let mut lines: Vec<Vec<u8>> = all.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        lines.pop(); // after the last newline
+        let skip = lines.len().saturating_sub(n);
+        lines.split_off(skip)
+    }
+
+    /// All of it, as a file would hold it.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.buf.iter().copied().collect()
+    }
+
+    /// The line a death message quotes: the last of stderr, else of stdout, escaped and cut
+    /// at `LAST_LINE_CHARS` characters.
+    pub fn last_line(&self) -> Option<String> {
+        let line = [&self.last_stderr, &self.last_stdout]
+            .into_iter()
+            .find(|l| !l.is_empty())?;
+        let text = String::from_utf8_lossy(&escape_line(line)).into_owned();
+        Some(text.chars().take(LAST_LINE_CHARS).collect())
+    }
+}
+
 /// Most bytes of log lines held for one destination that cannot take them now (a stalled
 /// `docker logs` pipe, a full disk): past this, whole lines are dropped and counted.
 pub const OUTBOX_MAX: usize = 1 << 20;
@@ -161,5 +300,62 @@ mod outbox_tests {
             "{:?}",
             String::from_utf8_lossy(&tail)
         );
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> (Vec<Vec<u8>>, LineSplitter) {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.feed(c, |l| out.push(l.to_vec()));
+        }
+        (out, s)
+    }
+
+    #[test]
+    fn lines_come_whole_whatever_the_reads() {
+        let (out, mut s) = split(&[b"ab", b"c\nd", b"e\n\nf"]);
+        assert_eq!(out, [b"abc".to_vec(), b"de".to_vec(), b"".to_vec()]);
+        let mut last = Vec::new();
+        s.flush(|l| last.push(l.to_vec()));
+        assert_eq!(last, [b"f".to_vec()]);
+    }
+
+    #[test]
+    fn a_long_line_is_split_at_16_kib() {
+        let mut big = vec![b'x'; 1 << 20];
+        big.push(b'\n');
+        for chunk_size in [1 << 20 | 1, 4096, 65536, 999] {
+            let chunks: Vec<&[u8]> = big.chunks(chunk_size).collect();
+            let (out, _) = split(&chunks);
+            assert_eq!(out.len(), 64, "{chunk_size}");
+            assert!(out.iter().all(|l| l.len() == MAX_LINE));
+        }
+    }
+
+    #[test]
+    fn the_tail_keeps_whole_recent_lines_and_the_last_of_each_stream() {
+        let mut t = Tail::new(32);
+        assert!(t.last_line().is_none());
+        for k in 0..10 {
+            t.record(false, format!("line {k}").as_bytes());
+        }
+        assert_eq!(t.lines(2), [b"line 8".to_vec(), b"line 9".to_vec()]);
+        assert!(t.bytes().len() <= 32);
+        assert_eq!(t.last_line().as_deref(), Some("line 9"));
+        t.record(true, b"bind: Address already in use\x1b[0m");
+        t.record(false, b"later on stdout");
+        assert_eq!(
+            t.last_line().as_deref(),
+            Some("bind: Address already in use\\x1b[0m")
+        );
+        let long = vec![b'z'; 1000];
+        t.record(true, &long);
+        assert_eq!(t.last_line().map(|l| l.len()), Some(LAST_LINE_CHARS));
+        assert!(t.bytes().len() <= 32);
     }
 }

@@ -5,9 +5,10 @@ use std::ffi::OsString;
 use std::time::Instant;
 
 use super::admin::Status;
-use super::{Level, Out, Owner, ServiceId, spacing};
-use crate::config::{Restart, Service};
-use crate::types::{Exit, Grouping, SpawnPlan, fmt_duration, shell, signame};
+use super::output::{LineSplitter, Tail};
+use super::{Action, Level, Out, Owner, ServiceId, spacing};
+use crate::config::{Output, Restart, Service};
+use crate::types::{Exit, Grouping, Sink, SpawnPlan, Stdio, fmt_duration, shell, signame};
 
 /// What follows once a dead service's diagnostic and leftovers are dealt with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,10 +116,14 @@ pub(crate) struct ServiceRun {
     /// Stopped on request: stays down until started.
     held: bool,
     retired: bool,
+    /// Its stdout's and stderr's partial lines, and its recent output.
+    lines: [LineSplitter; 2],
+    tail: Tail,
 }
 
 impl ServiceRun {
     pub fn new(id: ServiceId, cfg: Service, held: bool) -> ServiceRun {
+        let cfg_tail = cfg.output_tail;
         ServiceRun {
             id,
             cfg,
@@ -129,6 +134,8 @@ impl ServiceRun {
             last_exit: None,
             held,
             retired: false,
+            lines: Default::default(),
+            tail: Tail::new(cfg_tail),
         }
     }
 
@@ -162,7 +169,7 @@ impl ServiceRun {
                 let then = self.decide(Exit::Code(status), shutting_down);
                 let cmd = self.cfg.command.first().cloned().unwrap_or_default();
                 let what = format!("{name}: cannot start {cmd}: {reason}");
-                self.log_end(now, what, then, shutting_down, out);
+                self.log_end(now, what, then, shutting_down, None, out);
                 return self.after_cleaning(now, then, shutting_down, out);
             }
             (S::Running { pid: p, since }, I::Exited { pid, exit }) if p == pid => {
@@ -178,6 +185,7 @@ impl ServiceRun {
                 I::Exited { pid, exit },
             ) if p == pid => {
                 let uptime = now.saturating_duration_since(since);
+                self.flush_output(out);
                 out.log(
                     Level::Info,
                     format!("{name} stopped: {exit} after {}", fmt_duration(uptime)),
@@ -356,7 +364,66 @@ impl ServiceRun {
         plan.env = cfg.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         plan.directory.clone_from(&cfg.directory);
         plan.credentials.clone_from(&cfg.credentials);
+        let sink = match &cfg.output {
+            Output::Inherit => None,
+            Output::Null => {
+                plan.stdio = Stdio::Null;
+                None
+            }
+            Output::Log => Some(Sink::Log),
+            Output::File(path) => Some(Sink::File {
+                path: path.clone(),
+                max_size: cfg.output_max_size,
+                keep: cfg.output_keep,
+                owner: cfg.credentials.as_ref().map(|c| (c.uid, c.gid)),
+            }),
+        };
+        if let Some(sink) = sink {
+            plan.stdio = Stdio::Service {
+                id: self.id,
+                name: cfg.name.clone(),
+                sink,
+            };
+        }
+        // A death message quotes this run's output, not an earlier one's.
+        self.tail.new_run();
         out.spawn(Owner::Service(self.id), plan);
+    }
+
+    /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
+    pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
+        let (splitter, tail, name) = self.streams(stderr);
+        splitter.feed(bytes, |l| {
+            tail.record(stderr, l);
+            line(name, stderr, l);
+        });
+    }
+
+    /// The main process is gone: a last line without a newline is a line now.
+    fn flush_output(&mut self, out: &mut Out) {
+        for stderr in [false, true] {
+            let id = self.id;
+            let (splitter, tail, _) = self.streams(stderr);
+            splitter.flush(|l| {
+                tail.record(stderr, l);
+                out.actions.push_back(Action::ServiceLine {
+                    id,
+                    stderr,
+                    line: l.to_vec(),
+                });
+            });
+        }
+    }
+
+    fn streams(&mut self, stderr: bool) -> (&mut LineSplitter, &mut Tail, &str) {
+        let [stdout_lines, stderr_lines] = &mut self.lines;
+        let splitter = if stderr { stderr_lines } else { stdout_lines };
+        (splitter, &mut self.tail, &self.cfg.name)
+    }
+
+    /// Its last `n` lines of output, oldest first.
+    pub fn recent_output(&self, n: usize) -> Vec<Vec<u8>> {
+        self.tail.lines(n)
     }
 
     fn died(
@@ -369,6 +436,7 @@ impl ServiceRun {
         out: &mut Out,
     ) {
         let uptime = now.saturating_duration_since(since);
+        self.flush_output(out);
         self.last_exit = Some(exit);
         if uptime >= self.cfg.stable_after {
             self.quick_deaths = 0;
@@ -377,7 +445,11 @@ impl ServiceRun {
         }
         let then = self.decide(exit, shutting_down);
         let what = format!("{} {exit} after {}", self.cfg.name, fmt_duration(uptime));
-        self.log_end(now, what, then, shutting_down, out);
+        let last = self
+            .tail
+            .last_line()
+            .map(|l| format!("; last output: \"{l}\""));
+        self.log_end(now, what, then, shutting_down, last.as_deref(), out);
         let Some(script) = self
             .cfg
             .diagnose
@@ -400,7 +472,8 @@ impl ServiceRun {
         let mut plan = SpawnPlan::new(argv, Grouping::Session);
         plan.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         plan.directory.clone_from(&self.cfg.directory);
-        plan.log_label = Some(format!("{} diagnose", self.cfg.name));
+        plan.stdio = Stdio::Logged(format!("{} diagnose", self.cfg.name));
+        plan.output_tail = Some(self.tail.bytes());
         self.state = State::Diagnosing {
             pid: None,
             pgid: pid,
@@ -427,7 +500,15 @@ impl ServiceRun {
     }
 
     /// The one line that says how a run ended and what comes next.
-    fn log_end(&self, now: Instant, what: String, then: Then, shutting_down: bool, out: &mut Out) {
+    fn log_end(
+        &self,
+        now: Instant,
+        what: String,
+        then: Then,
+        shutting_down: bool,
+        last_output: Option<&str>,
+        out: &mut Out,
+    ) {
         let next = match then {
             Then::Restart => format!(
                 "restarting in {} (restart {})",
@@ -447,7 +528,10 @@ impl ServiceRun {
         } else {
             Level::Info
         };
-        out.log(level, format!("{what}; {next}"));
+        out.log(
+            level,
+            format!("{what}; {next}{}", last_output.unwrap_or("")),
+        );
     }
 
     fn start_cleaning(&mut self, pgid: i32, then: Then, out: &mut Out) {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{Level, Out, Owner, WatchId, spacing};
 use crate::config::Watch;
-use crate::types::{Exit, Grouping, ProcInfo, SpawnPlan, fmt_duration, shell};
+use crate::types::{Exit, Grouping, ProcInfo, SpawnPlan, Stdio, fmt_duration, shell};
 
 /// A watch's diagnostic is killed after this long, and its start command runs anyway.
 pub const DIAGNOSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -302,7 +302,7 @@ impl WatchRun {
             ("UPKEEP_WATCH".into(), self.cfg.name.clone().into()),
             ("UPKEEP_PROCESS".into(), self.cfg.process.clone().into()),
         ];
-        plan.log_label = Some(label);
+        plan.stdio = Stdio::Logged(label);
         plan
     }
 

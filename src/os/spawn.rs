@@ -5,16 +5,23 @@
 //! reaper (`waitpid(-1)`) owns every pid.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use super::signals;
 use crate::types::{Grouping, SpawnPlan};
 
-/// Forks and execs `spec`, its stdout and stderr to `output` when given; returns the child's
-/// pid. Exec failures come back as the child's errno; a missing `directory` is named.
-pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
+/// The descriptors a child gets as stdout and stderr; None: upkeep's own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outputs<'a> {
+    pub stdout: Option<BorrowedFd<'a>>,
+    pub stderr: Option<BorrowedFd<'a>>,
+}
+
+/// Forks and execs `spec` with `output` as its stdout and stderr; returns the child's pid.
+/// Exec failures come back as the child's errno; a missing `directory` is named.
+pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
     spawn_in_directory(spec, output).map_err(|e| match &spec.directory {
         // Checked only after a failure: the restart path pays nothing for it.
         Some(dir) if !dir.is_dir() => {
@@ -28,7 +35,7 @@ pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
     })
 }
 
-fn spawn_in_directory(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
+fn spawn_in_directory(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
     // it can do the job: no credentials to switch and no terminal to hand over.
     #[cfg(target_os = "linux")]
@@ -46,7 +53,7 @@ fn stdin_is_tty() -> bool {
 }
 
 /// The general path: std's fork + `pre_exec` + exec.
-fn spawn_forked(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
+fn spawn_forked(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
@@ -60,9 +67,11 @@ fn spawn_forked(spec: &SpawnPlan, output: Option<&OwnedFd>) -> io::Result<i32> {
     } else {
         Stdio::inherit()
     });
-    if let Some(out) = output {
-        cmd.stdout(Stdio::from(out.try_clone()?))
-            .stderr(Stdio::from(out.try_clone()?));
+    if let Some(out) = output.stdout {
+        cmd.stdout(Stdio::from(out.try_clone_to_owned()?));
+    }
+    if let Some(err) = output.stderr {
+        cmd.stderr(Stdio::from(err.try_clone_to_owned()?));
     }
     let grouping = spec.grouping;
     let ignored = signals::ignored();
@@ -150,8 +159,7 @@ mod posix {
     use std::os::unix::ffi::OsStrExt;
     use std::ptr;
 
-    use std::os::fd::OwnedFd;
-
+    use super::Outputs;
     use crate::types::{Grouping, SpawnPlan};
 
     fn cstring(bytes: &[u8]) -> io::Result<CString> {
@@ -199,7 +207,7 @@ mod posix {
         }
     }
 
-    pub fn spawn(spec: &SpawnPlan, output: Option<&OwnedFd>, ignored: &[i32]) -> io::Result<i32> {
+    pub fn spawn(spec: &SpawnPlan, output: Outputs, ignored: &[i32]) -> io::Result<i32> {
         let argv: Vec<CString> = spec
             .argv
             .iter()
@@ -280,10 +288,14 @@ mod posix {
                     0,
                 ))?;
             }
-            if let Some(out) = output {
-                let fd = out.as_raw_fd();
-                check(libc::posix_spawn_file_actions_adddup2(actions, fd, 1))?;
-                check(libc::posix_spawn_file_actions_adddup2(actions, fd, 2))?;
+            for (fd, target) in [(output.stdout, 1), (output.stderr, 2)] {
+                if let Some(fd) = fd {
+                    check(libc::posix_spawn_file_actions_adddup2(
+                        actions,
+                        fd.as_raw_fd(),
+                        target,
+                    ))?;
+                }
             }
             if let Some(dir) = &directory {
                 check(libc::posix_spawn_file_actions_addchdir_np(

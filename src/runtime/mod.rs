@@ -6,8 +6,8 @@
 //! panic or give up on an error about one process (upkeep is PID 1).
 
 mod childlog;
+mod outputs;
 
-use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,9 +20,8 @@ use crate::config::{self, Config};
 use crate::control::server::{BindError, Server, Wait};
 use crate::control::{self, Command, Request, error_line, ok_line, status_line};
 use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options};
-use crate::os::{self, platform, proctable, reap, signals, spawn};
-use crate::types::SpawnPlan;
-use childlog::ChildOutput;
+use crate::os::{self, platform, proctable, reap, signals};
+use outputs::{Outputs, Pipe};
 
 pub struct RunSpec {
     pub mode: Mode,
@@ -52,7 +51,7 @@ const EXIT_LOG_GRACE: Duration = Duration::from_millis(200);
 enum Token {
     Signals,
     Server,
-    Output(i32),
+    Output(Pipe),
     /// The log's destination takes more again.
     Log,
 }
@@ -122,7 +121,7 @@ pub fn run(spec: RunSpec) -> i32 {
         Instant::now(),
     );
     platform::release_free_memory();
-    let mut outputs: HashMap<i32, ChildOutput> = HashMap::new();
+    let mut outputs = Outputs::default();
     loop {
         while let Some(action) = core.poll_action() {
             if let Some(status) = carry_out(action, &mut core, &mut ctl, &mut outputs) {
@@ -134,6 +133,20 @@ pub fn run(spec: RunSpec) -> i32 {
             }
         }
         answer_settled(&core, &mut ctl, Instant::now());
+        if let Some(server) = &mut ctl.server {
+            for (name, stderr, line) in outputs.take_followed() {
+                let text = String::from_utf8_lossy(&line);
+                let mut json = json!({"line": text, "stderr": stderr}).to_string();
+                json.push('\n');
+                server.follow_line(&name, &json);
+            }
+        }
+        outputs.follow(
+            ctl.server
+                .as_ref()
+                .map(Server::followed)
+                .unwrap_or_default(),
+        );
 
         let deadline = [
             core.poll_timeout(),
@@ -154,9 +167,9 @@ pub fn run(spec: RunSpec) -> i32 {
                     tokens.push(Token::Server);
                 }
             }
-            for (pid, output) in &outputs {
-                fds.push(PollFd::new(output.fd(), PollFlags::POLLIN));
-                tokens.push(Token::Output(*pid));
+            for (fd, pipe) in outputs.pipes() {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                tokens.push(Token::Output(pipe));
             }
             let log_fd = crate::logging::blocked_fd();
             if let Some(fd) = &log_fd {
@@ -185,20 +198,14 @@ pub fn run(spec: RunSpec) -> i32 {
         if let Some(server) = &mut ctl.server {
             let now = Instant::now();
             server.expire(now);
+
             for (id, request) in server.handle_ready(&server_ready, now) {
                 handle_request(&mut core, &mut ctl, id, request, now);
             }
         }
         for token in woken {
             match token {
-                // At EOF every writer is gone; the exit itself comes through the reaper.
-                Token::Output(pid) => {
-                    if outputs.get_mut(&pid).is_some_and(|o| !o.drain())
-                        && let Some(o) = outputs.remove(&pid)
-                    {
-                        o.finish();
-                    }
-                }
+                Token::Output(pipe) => outputs.readable(pipe, &mut core),
                 Token::Log => crate::logging::flush(),
                 Token::Signals | Token::Server => {}
             }
@@ -222,12 +229,12 @@ fn carry_out(
     action: Action,
     core: &mut Core,
     ctl: &mut Control,
-    outputs: &mut HashMap<i32, ChildOutput>,
+    outputs: &mut Outputs,
 ) -> Option<i32> {
     let now = Instant::now();
     match action {
         Action::Spawn { owner, plan } => {
-            let event = match spawn_logged(&plan, outputs) {
+            let event = match outputs.spawn(&plan) {
                 Ok(pid) => Event::Spawned { owner, pid },
                 Err((status, reason)) => Event::SpawnFailed {
                     owner,
@@ -266,6 +273,9 @@ fn carry_out(
                 Event::DebugLogging(log::log_enabled!(log::Level::Debug)),
             );
         }
+        Action::ServiceLine { id, stderr, line } => outputs.service_line(id, stderr, &line),
+        Action::ReleaseOutput(id) => outputs.release(id),
+        Action::ReopenOutputs => outputs.reopen_files(),
         Action::Log(level, text) => match level {
             Level::Warn => log::warn!("{text}"),
             Level::Info => log::info!("{text}"),
@@ -274,31 +284,6 @@ fn carry_out(
         Action::Exit(status) => return Some(status),
     }
     None
-}
-
-/// Spawns `plan`; a child whose output is logged gets a pipe, read in the loop.
-fn spawn_logged(
-    plan: &SpawnPlan,
-    outputs: &mut HashMap<i32, ChildOutput>,
-) -> Result<i32, (i32, String)> {
-    let pipe = match &plan.log_label {
-        Some(label) => match childlog::pipe() {
-            Ok((read, write)) => Some((label.clone(), read, write)),
-            Err(e) => return Err((126, format!("cannot make a pipe: {e}"))),
-        },
-        None => None,
-    };
-    let output = pipe.as_ref().map(|(_, _, write)| write);
-    let pid = spawn::spawn(plan, output).map_err(|e| {
-        (
-            spawn::exec_failure_status(&e),
-            spawn::exec_failure_reason(&e),
-        )
-    })?;
-    if let Some((label, read, _)) = pipe {
-        outputs.insert(pid, ChildOutput::new(label, read));
-    }
-    Ok(pid)
 }
 
 /// Carries out one control request; replies now, or parks the connection until it can.
@@ -335,6 +320,26 @@ fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now
             }
         }
         Command::Reload => reload(core, ctl, now),
+        Command::Logs => {
+            let name = names.first().cloned().unwrap_or_default();
+            match core.logs(&name, req.lines.unwrap_or(usize::MAX)) {
+                Ok(lines) => {
+                    let lines: Vec<String> = lines
+                        .iter()
+                        .map(|l| String::from_utf8_lossy(l).into_owned())
+                        .collect();
+                    let reply = ok_line(json!({ "lines": lines }));
+                    if req.follow {
+                        if let Some(server) = &mut ctl.server {
+                            server.park(id, Some(reply), Wait::Follow(name));
+                        }
+                        return;
+                    }
+                    reply
+                }
+                Err(e) => error_line(&e, &[]),
+            }
+        }
         Command::Shutdown => {
             core.shutdown(now);
             if let Some(server) = &mut ctl.server {
@@ -397,13 +402,11 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
     reply
 }
 
-fn feed_reaped(core: &mut Core, outputs: &mut HashMap<i32, ChildOutput>, now: Instant) {
+fn feed_reaped(core: &mut Core, outputs: &mut Outputs, now: Instant) {
     let (reaped, no_children) = reap::reap_all();
     for (pid, exit) in reaped {
         // A child's last lines are logged before the core hears it ended.
-        if let Some(o) = outputs.remove(&pid) {
-            o.finish();
-        }
+        outputs.reaped(pid, core);
         core.handle_event(now, Event::Exited { pid, exit });
     }
     if no_children {

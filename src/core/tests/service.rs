@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::sim::*;
 use crate::core::*;
-use crate::types::Exit;
+use crate::types::{Exit, Stdio};
 
 use crate::config::Restart;
 use crate::core::service::State;
@@ -108,7 +108,7 @@ fn diagnose_runs_first_with_its_environment_then_the_restart() {
     };
     assert_eq!(id, sid(0));
     assert_eq!(plan.argv, ["/bin/sh", "-c", "ps"]);
-    assert_eq!(plan.log_label.as_deref(), Some("web diagnose"));
+    assert_eq!(plan.stdio, Stdio::Logged("web diagnose".into()));
     let env: Vec<(String, String)> = plan
         .env
         .iter()
@@ -411,4 +411,62 @@ fn pid1_sweeps_strays_before_exiting() {
         Some(true)
     );
     assert_eq!(sup.poll_action(), Some(Action::Exit(0)));
+}
+
+#[test]
+fn output_lines_feed_the_tail_and_the_death_line_quotes_the_last() {
+    let mut s = svc("web");
+    s.diagnose = Some("true".into());
+    let mut sim = Sim::new(vec![s]);
+    let mut seen = Vec::new();
+    let mut line = |name: &str, stderr: bool, l: &[u8]| {
+        seen.push(format!(
+            "{name}{}: {}",
+            if stderr { "[stderr]" } else { "" },
+            String::from_utf8_lossy(l)
+        ))
+    };
+    sim.core
+        .service_output(sid(0), false, b"hello\nwor", &mut line);
+    sim.core
+        .service_output(sid(0), true, b"bind: Address already in use\n", &mut line);
+    sim.core.service_output(sid(0), false, b"ld", &mut line);
+    assert_eq!(
+        seen,
+        ["web: hello", "web[stderr]: bind: Address already in use"]
+    );
+    let pid = sim.pid_of(0);
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid,
+            exit: Exit::Code(1),
+        },
+    );
+    let acts = drain(&mut sim.core);
+    // The line without a newline comes out first, then the death line quoting stderr.
+    let last = acts
+        .iter()
+        .position(
+            |a| matches!(a, Action::ServiceLine { line, stderr: false, .. } if line == b"world"),
+        )
+        .expect("the partial line");
+    let death = acts
+        .iter()
+        .position(|a| matches!(a, Action::Log(_, t) if t.ends_with("; last output: \"bind: Address already in use\"")))
+        .expect("the death line");
+    assert!(last < death, "{acts:?}");
+    let tail = acts.iter().find_map(|a| match a {
+        Action::Spawn { plan, .. } => plan.output_tail.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        tail.as_deref(),
+        Some(&b"hello\nbind: Address already in use\nworld\n"[..])
+    );
+    assert_eq!(
+        sim.core.logs("web", 2).unwrap(),
+        [b"bind: Address already in use".to_vec(), b"world".to_vec()]
+    );
+    assert!(sim.core.logs("nope", 2).is_err());
 }

@@ -8,7 +8,7 @@ use crate::core::service::State;
 use crate::core::{
     Action, Core, Event, MainOptions, Mode, Options, Owner, ServiceId, StatusRow, WatchId,
 };
-use crate::types::ProcInfo;
+use crate::types::{ProcInfo, Stdio};
 
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -51,7 +51,7 @@ pub fn spawns(a: &Action, owner: Owner) -> bool {
 
 /// Whether `a` spawns a child whose output is logged as `label` ("apache start").
 pub fn spawns_labelled(a: &Action, label: &str) -> bool {
-    matches!(a, Action::Spawn { plan, .. } if plan.log_label.as_deref() == Some(label))
+    matches!(a, Action::Spawn { plan, .. } if plan.stdio == Stdio::Logged(label.into()))
 }
 
 pub fn svc(name: &str) -> Service {

@@ -2,7 +2,7 @@
 
 use super::sim::*;
 use crate::core::*;
-use crate::types::Exit;
+use crate::types::{Exit, Stdio};
 
 #[test]
 fn first_scan_comes_one_interval_after_start_up_and_serves_all() {
@@ -43,7 +43,7 @@ fn a_missing_daemon_is_diagnosed_then_started_once_at_a_time() {
             _ => None,
         })
         .expect("a diagnose spawn");
-    assert_eq!(diagnose.log_label.as_deref(), Some("apache diagnose"));
+    assert_eq!(diagnose.stdio, Stdio::Logged("apache diagnose".into()));
     assert_eq!(diagnose.argv, ["/bin/sh", "-c", "ps"]);
     assert_eq!(
         diagnose.env,
