@@ -24,7 +24,8 @@ fn log_syslog_sends_to_dev_log() {
         "upkeep.toml",
         &format!(
             "[supervisor]\nlog = \"syslog\"\ncontrol_socket = \"{}/sock\"\n\
-             [service.quick]\ncommand = \"exit 7\"\nrestart = \"never\"\ncritical = true\n",
+             [service.quick]\ncommand = \"echo out; echo err >&2; exit 7\"\nrestart = \"never\"\n\
+             critical = true\n",
             dir.0.display()
         ),
     );
@@ -74,6 +75,19 @@ fn log_syslog_sends_to_dev_log() {
         lines
             .iter()
             .any(|l| l.starts_with("<28>") && l.contains("quick is critical and stopped for good")),
+        "{all}"
+    );
+    // A service's lines carry its name as the tag: stdout at info, stderr at warning.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<30>") && l.contains("quick[") && l.ends_with("]: out")),
+        "{all}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<28>") && l.contains("quick[") && l.ends_with("]: err")),
         "{all}"
     );
 }

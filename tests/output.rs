@@ -1,0 +1,327 @@
+//! Service output on the real binary: labelled lines, splitting, files and rotation, tails,
+//! `upkeep logs`, leftovers, a full disk.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// `upkeep -c DIR/upkeep.toml` with `services`, serving DIR/sock, its log in DIR/log,
+/// TMPDIR in DIR.
+fn start(dir: &TempDir, services: &str) -> Running {
+    let sock = dir.path("sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\ncontrol_socket = {:?}\n{services}",
+            sock.display()
+        ),
+    );
+    let child = Command::new(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .env("TMPDIR", &dir.0)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
+        &sock
+    )
+    .is_ok()));
+    Running(child)
+}
+
+/// The log, lossily: it may hold what services wrote that is not UTF-8.
+fn log(dir: &TempDir) -> String {
+    String::from_utf8_lossy(&std::fs::read(dir.path("log")).unwrap_or_default()).into_owned()
+}
+
+fn wait_log(dir: &TempDir, needle: &str) {
+    assert!(
+        wait_for(Duration::from_secs(10), || log(dir).contains(needle)),
+        "{needle:?} not in log:\n{}",
+        log(dir)
+    );
+}
+
+/// `upkeep ARGS --socket DIR/sock`: (exit code, stdout, stderr).
+fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--socket")
+        .arg(dir.path("sock"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lines_are_labelled_and_the_death_line_quotes_the_last_one() {
+    let dir = TempDir::new("out-label");
+    let _up = start(
+        &dir,
+        r#"
+[service.web]
+command = "echo hello; echo 'bind: Address already in use' >&2; printf 'no newline'; exit 1"
+restart_delay = "10s"
+diagnose = "echo tail in $UPKEEP_OUTPUT_TAIL; cat \"$UPKEEP_OUTPUT_TAIL\""
+"#,
+    );
+    wait_log(&dir, "web diagnose: no newline");
+    let text = log(&dir);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
+    };
+    assert!(at("Z web: hello") < at("Z web[stderr]: bind: Address already in use"));
+    // The last line, written without a newline, comes out before the death line.
+    assert!(at("Z web: no newline") < at("web exited with status 1"));
+    assert!(
+        text.contains("web exited with status 1 after 0.0")
+            && text.contains("(restart 1); last output: \"bind: Address already in use\"\n"),
+        "{text}"
+    );
+    // The diagnostic had the tail in a file, removed once it ended.
+    assert!(text.contains("web diagnose: hello\n"), "{text}");
+    let tail_files = || {
+        std::fs::read_dir(&dir.0)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("upkeep-tail-")
+            })
+            .count()
+    };
+    assert!(wait_for(Duration::from_secs(5), || tail_files() == 0));
+}
+
+#[test]
+fn a_long_line_is_split_and_bytes_pass_unchanged() {
+    let dir = TempDir::new("out-long");
+    let _up = start(
+        &dir,
+        r#"
+[service.web]
+command = "head -c 1048576 /dev/zero | tr '\\0' x; echo; printf 'bad \\377\\376 bytes\\n'; printf 'esc \\033[2J\\r\\n'; exec sleep 1000"
+"#,
+    );
+    wait_log(&dir, "web: esc");
+    let raw = std::fs::read(dir.path("log")).unwrap();
+    let piece = format!("Z web: {}\n", "x".repeat(16 * 1024));
+    let text = String::from_utf8_lossy(&raw);
+    assert_eq!(text.matches(&piece).count(), 64, "1 MiB in lines of 16 KiB");
+    let invalid: &[u8] = b"Z web: bad \xff\xfe bytes\n";
+    assert!(raw.windows(invalid.len()).any(|w| w == invalid));
+    assert!(text.contains("Z web: esc \\x1b[2J\n"), "{text}");
+}
+
+#[test]
+fn a_leftover_still_writing_is_read_after_its_service_died() {
+    let dir = TempDir::new("out-leftover");
+    // The service dies once its leftover ignores TERM (the stop signal its group gets).
+    let ready = dir.path("ready");
+    let _up = start(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = "(trap '' TERM; touch {r}; sleep 0.5; echo from the leftover) & while [ ! -e {r} ]; do sleep 0.01; done; exit 3"
+restart = "never"
+"#,
+            r = ready.display()
+        ),
+    );
+    wait_log(&dir, "web: from the leftover");
+    let text = log(&dir);
+    assert!(
+        text.find("web exited with status 3").unwrap()
+            < text.find("web: from the leftover").unwrap(),
+        "{text}"
+    );
+}
+
+#[test]
+fn output_files_are_timestamped_rotated_and_reopened_on_reload() {
+    let dir = TempDir::new("out-file");
+    let file = dir.path("web.log");
+    let _up = start(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = "while :; do echo tick; sleep 0.02; done"
+output = "{}"
+output_max_size = 200
+output_keep = 2
+"#,
+            file.display()
+        ),
+    );
+    let numbered = |k: u32| std::path::PathBuf::from(format!("{}.{k}", file.display()));
+    assert!(wait_for(Duration::from_secs(10), || numbered(2).exists()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!numbered(3).exists(), "output_keep = 2");
+    for path in [file.clone(), numbered(1)] {
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        assert!(
+            meta.len() <= 200,
+            "{} is {} bytes",
+            path.display(),
+            meta.len()
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            assert!(line.ends_with("Z tick") && line.len() == 29, "{line:?}");
+        }
+    }
+    assert!(
+        !log(&dir).contains("tick"),
+        "file output stays out of the log"
+    );
+    // An external logrotate moves the file away, then asks for a reload.
+    let moved = dir.path("web.log.old");
+    std::fs::rename(&file, &moved).unwrap();
+    let (code, _, err) = client(&dir, &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_for(Duration::from_secs(5), || file.exists()));
+}
+
+#[test]
+fn logs_prints_the_tail_also_after_a_stop() {
+    let dir = TempDir::new("out-logs");
+    let _up = start(
+        &dir,
+        r#"
+[service.web]
+command = "for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; exec sleep 1000"
+"#,
+    );
+    wait_log(&dir, "web[stderr]: oops");
+    let (code, out, err) = client(&dir, &["logs", "web", "-n", "3"]);
+    assert_eq!((code, out.as_str()), (0, "line 4\nline 5\noops\n"), "{err}");
+    let (code, out, _) = client(&dir, &["logs", "web"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 6);
+    let (code, _, _) = client(&dir, &["stop", "web"]);
+    assert_eq!(code, 0);
+    let (code, out, _) = client(&dir, &["logs", "web", "-n", "1"]);
+    assert_eq!((code, out.as_str()), (0, "oops\n"));
+    let (code, _, err) = client(&dir, &["logs", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no service or watch named \"nope\""), "{err}");
+}
+
+#[test]
+fn a_flat_out_writer_does_not_hold_up_another_services_restart() {
+    let dir = TempDir::new("out-flat");
+    let _up = start(
+        &dir,
+        &format!(
+            r#"
+[service.noisy]
+command = ["yes", "0123456789012345678901234567890123456789012345678901234567890123456789"]
+output = "{}"
+output_max_size = "1MB"
+output_keep = 1
+[service.victim]
+command = ["sleep", "1000"]
+"#,
+            dir.path("noisy.log").display()
+        ),
+    );
+    wait_log(&dir, "victim started");
+    let pid = |name: &str| {
+        let (_, out, _) = client(&dir, &["status", name, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        v["services"][0]["pid"].as_i64().unwrap_or(0)
+    };
+    for _ in 0..5 {
+        let before = pid("victim");
+        kill(before as i32, libc::SIGKILL);
+        assert!(
+            wait_for(Duration::from_secs(5), || {
+                let now = pid("victim");
+                now != 0 && now != before
+            }),
+            "victim not restarted:\n{}",
+            log(&dir)
+        );
+    }
+    assert!(
+        std::fs::metadata(dir.path("noisy.log.1")).is_ok(),
+        "noisy was read"
+    );
+}
+
+#[test]
+fn a_full_disk_costs_lines_not_supervision_and_writing_resumes() {
+    if !can_unshare() {
+        panic!("unshare --mount is needed (util-linux, root)");
+    }
+    let dir = TempDir::new("out-enospc");
+    let small = dir.path("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let sock = dir.path("sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            r#"[supervisor]
+control_socket = {sock:?}
+[service.web]
+command = "i=0; while [ $i -lt 300 ]; do echo line $i with some padding to fill a small disk; i=$((i+1)); sleep 0.002; done; rm -f {small}/filler; while :; do echo after; sleep 0.05; done"
+output = "{small}/web.log"
+"#,
+            small = small.display()
+        ),
+    );
+    // A 32 KiB tmpfs, mostly full, in a mount namespace of upkeep's own.
+    let script = format!(
+        "mount -t tmpfs -o size=32k tmpfs {small} && head -c 20k /dev/zero > {small}/filler && exec {BIN} -c {cfg}",
+        small = small.display(),
+        cfg = cfg.display()
+    );
+    let child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _up = Running(child);
+    wait_log(&dir, "dropped");
+    let text = log(&dir);
+    assert_eq!(
+        text.matches("cannot write to").count(),
+        1,
+        "one warning:\n{text}"
+    );
+    assert!(text.contains("No space left on device"), "{text}");
+    assert!(
+        text.contains("upkeep: dropped ") && text.contains(" lines of web"),
+        "{text}"
+    );
+    // Supervision went on all along: status answers and web is running.
+    let out = Command::new(BIN)
+        .args(["status", "web", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
