@@ -62,6 +62,33 @@ pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
     imp::peer_uid(socket)
 }
 
+/// Raises the soft limit on open files to at least `wanted` (as far as the hard limit
+/// allows): each service whose output upkeep reads holds four pipe ends. Children inherit
+/// the raised limit. Returns the soft limit in force.
+pub fn ensure_open_files(wanted: u64) -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out-pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let soft = limit.rlim_cur as u64;
+    if soft >= wanted {
+        return Ok(soft);
+    }
+    let raised = libc::rlimit {
+        rlim_cur: wanted.min(limit.rlim_max as u64) as libc::rlim_t,
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: a valid rlimit within the hard limit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(raised.rlim_cur as u64)
+}
+
 /// Gives freed heap back to the kernel: parsing a large config leaves megabytes that a
 /// long-running PID 1 would otherwise keep for ever.
 pub fn release_free_memory() {

@@ -110,6 +110,7 @@ pub fn run(spec: RunSpec) -> i32 {
             }
         }
     }
+    enough_open_files(spec.config.services.len());
     let mut core = Core::new(
         Options {
             mode: spec.mode,
@@ -388,6 +389,7 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
             return error_line("invalid config; nothing changed", &errors);
         }
     };
+    enough_open_files(new.services.len());
     let reply = match core.reload(now, new) {
         Ok(report) => ok_line(json!({
             "changes": report.changes,
@@ -400,6 +402,18 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
     };
     platform::release_free_memory();
     reply
+}
+
+/// Four pipe ends per service whose output upkeep reads, plus room for the rest.
+fn enough_open_files(services: usize) {
+    let wanted = 4 * services as u64 + 256;
+    match platform::ensure_open_files(wanted) {
+        Ok(n) if n < wanted => log::warn!(
+            "the open files limit is {n} (its hard limit); {services} services want about {wanted}"
+        ),
+        Ok(_) => {}
+        Err(e) => log::warn!("cannot raise the open files limit: {e}"),
+    }
 }
 
 fn feed_reaped(core: &mut Core, outputs: &mut Outputs, now: Instant) {
