@@ -65,6 +65,7 @@ pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {
 /// Raises the soft limit on open files to at least `wanted` (as far as the hard limit
 /// allows): each service whose output upkeep reads holds four pipe ends. Children inherit
 /// the raised limit. Returns the soft limit in force.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, i64 on FreeBSD.
 pub fn ensure_open_files(wanted: u64) -> io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
