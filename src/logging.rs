@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::LevelFilter;
 
 use crate::config::LogTarget;
-use crate::core::output::{Outbox, escape_line};
+use crate::core::output::{Outbox, escape_into, escape_line};
 use crate::os::platform;
 
 /// Writes a line to stderr without the panic `eprintln!` has on a broken pipe (upkeep may be
@@ -119,7 +119,8 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
     }
 }
 
-/// One line of a service's output, from its stdout or its stderr, to the log's destination.
+/// One line of a service's output, from its stdout or its stderr, to the log's destination;
+/// queued: `flush` writes what a read brought, in as few writes as the destination allows.
 pub fn service_line(name: &str, stderr: bool, line: &[u8]) {
     with_sink(|sink| sink.service_line(name, stderr, line));
 }
@@ -241,9 +242,10 @@ impl Sink {
         line.push(b' ');
         line.extend_from_slice(name.as_bytes());
         line.extend_from_slice(if stderr { b"[stderr]: " } else { b": " });
-        line.extend_from_slice(&escape_line(text));
+        escape_into(&mut line, text);
         line.push(b'\n');
-        self.queue(name, &line);
+        // Written by the caller's `flush`, once per read rather than once per line.
+        self.outbox.push(name, &line, drop_notice);
         self.line = line;
     }
 
@@ -320,22 +322,37 @@ fn syslog(tag: &mut Option<CString>, name: Option<&str>, priority: libc::c_int, 
     }
 }
 
-/// Appends the RFC 3339 UTC time with milliseconds: `2026-11-23T19:40:00.123Z`.
+/// Appends the RFC 3339 UTC time with milliseconds: `2026-11-23T19:40:00.123Z`. Formatted
+/// once per millisecond: a burst of lines shares it.
 pub fn stamp(out: &mut Vec<u8>) {
+    static LAST: Mutex<(u128, [u8; 24])> = Mutex::new((u128::MAX, [0; 24]));
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = since.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let rest = secs % 86_400;
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60,
-        since.subsec_millis()
-    );
+    let ms = since.as_millis();
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.0 != ms {
+        let secs = since.as_secs();
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let rest = secs % 86_400;
+        let mut text = Vec::with_capacity(24);
+        let _ = write!(
+            text,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60,
+            since.subsec_millis()
+        );
+        if let Ok(fixed) = <[u8; 24]>::try_from(text.as_slice()) {
+            *last = (ms, fixed);
+        } else {
+            // A year past 9999: not cached.
+            out.extend_from_slice(&text);
+            return;
+        }
+    }
+    out.extend_from_slice(&last.1);
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).

@@ -606,3 +606,70 @@ fn a_stderr_nobody_reads_holds_up_nothing() {
     assert!(seen.contains("lines of upkeep"), "no drop report");
     drop(up);
 }
+
+#[test]
+fn a_full_socket_answers_busy_and_the_client_says_so() {
+    let dir = TempDir::new("ctl-full");
+    let _up = start(&dir, TWO);
+    let sock = dir.path("sock");
+    // start() probed the socket: let upkeep see those probes hang up first.
+    std::thread::sleep(Duration::from_millis(300));
+    // 64 silent clients fill the server's table (they would time out after 2 s).
+    let held: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&sock).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, out, err) = client(&dir, &["status"]);
+    assert_eq!(code, 1, "{out}{err}{}", dir.read("log"));
+    assert!(err.contains("busy"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+    drop(held);
+    assert!(wait_for(Duration::from_secs(5), || client(
+        &dir,
+        &["status"]
+    )
+    .0 == 0));
+}
+
+#[test]
+fn a_reload_of_a_fifo_a_directory_or_a_huge_file_changes_nothing() {
+    let dir = TempDir::new("ctl-fifo");
+    let _up = start(&dir, TWO);
+    let web = pid_of(&dir, "web");
+    let cfg = dir.path("upkeep.toml");
+    let replace_with = |make: &dyn Fn()| {
+        let _ = std::fs::remove_file(&cfg);
+        let _ = std::fs::remove_dir(&cfg);
+        make();
+    };
+    let fifo = || {
+        nix::unistd::mkfifo(&cfg, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    };
+    let directory = || std::fs::create_dir(&cfg).unwrap();
+    let huge = || {
+        let f = std::fs::File::create(&cfg).unwrap();
+        f.set_len(100 << 20).unwrap();
+    };
+    for (what, make, why) in [
+        ("fifo", &fifo as &dyn Fn(), "not a regular file"),
+        ("directory", &directory, "not a regular file"),
+        ("100 MB", &huge, "the limit is"),
+    ] {
+        replace_with(make);
+        let out = Command::new(BIN)
+            .args(["reload", "--socket"])
+            .arg(dir.path("sock"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(why), "{what}: {err}");
+        let out = Command::new(BIN)
+            .args(["status", "web", "--json", "--socket"])
+            .arg(dir.path("sock"))
+            .output()
+            .unwrap();
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["services"][0]["pid"], web, "{what}: nothing changed");
+    }
+}

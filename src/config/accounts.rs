@@ -108,21 +108,37 @@ impl Accounts {
 
     /// Resolves `user` and `group` into ids: the user's primary group unless `group` names
     /// another, plus every group that lists the user as a member. Errors name what is unknown.
-    pub fn run_as(&self, user: Option<&str>, group: Option<&str>) -> Result<RunAs, String> {
-        let user = match user {
-            Some(spec) => Some(
-                self.user(spec)
-                    .ok_or_else(|| format!("unknown user {spec:?} (not in /etc/passwd)"))?,
-            ),
-            None => None,
-        };
-        let gid = match group {
-            Some(spec) => Some(
-                self.group(spec)
-                    .ok_or_else(|| format!("unknown group {spec:?} (not in /etc/group)"))?,
-            ),
-            None => None,
-        };
+    /// The ids and login environment for `user` and `group`; an unknown one is an error
+    /// keyed by its config key ("user", "group"), both reported when both are unknown.
+    pub fn run_as(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<RunAs, Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let user = user.and_then(|spec| {
+            let found = self.user(spec);
+            if found.is_none() {
+                errors.push((
+                    "user",
+                    format!("unknown user {spec:?} (not in /etc/passwd)"),
+                ));
+            }
+            found
+        });
+        let gid = group.and_then(|spec| {
+            let found = self.group(spec);
+            if found.is_none() {
+                errors.push((
+                    "group",
+                    format!("unknown group {spec:?} (not in /etc/group)"),
+                ));
+            }
+            found
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         // SAFETY: getuid never fails.
         let current_uid = unsafe { libc::getuid() };
         let (uid, primary) = match &user {
@@ -187,15 +203,16 @@ mod tests {
         let r = acc.run_as(Some("1234"), Some("77")).unwrap();
         assert_eq!((r.credentials.uid, r.credentials.gid), (1234, 77));
         assert_eq!(acc.run_as(Some("33"), None).unwrap().env[1].1, "www-data");
-        assert!(
-            acc.run_as(Some("nosuch"), None)
+        let keys = |u, g| -> Vec<&'static str> {
+            acc.run_as(u, g)
                 .unwrap_err()
-                .contains("unknown user")
-        );
-        assert!(
-            acc.run_as(None, Some("nosuch"))
-                .unwrap_err()
-                .contains("unknown group")
-        );
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        assert_eq!(keys(Some("nosuch"), None), ["user"]);
+        assert_eq!(keys(None, Some("nosuch")), ["group"]);
+        // Both unknown: both reported.
+        assert_eq!(keys(Some("nosuch"), Some("nosuch")), ["user", "group"]);
     }
 }

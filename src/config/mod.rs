@@ -166,7 +166,7 @@ pub fn default_path() -> PathBuf {
 /// Just `[supervisor] control_socket`, from a config that may have other errors: a client
 /// must find the socket even while the config is being fixed (to reload it).
 pub fn control_socket_setting(path: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_config(path).ok()?;
     match ImDocument::parse(text.clone()) {
         Ok(doc) => doc
             .get("supervisor")?
@@ -182,17 +182,51 @@ pub fn control_socket_setting(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// A config larger than this is refused: it would be parsed in the loop (a reload), and a
+/// config of 1,000 services is about 100 KB.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_config(path) {
         Ok(text) => parse(path, &text, &Accounts::load()),
-        Err(e) => Err(vec![ConfigError {
+        Err(message) => Err(vec![ConfigError {
             file,
             line: 1,
             col: 1,
-            message: format!("cannot read the config: {e}"),
+            message,
         }]),
     }
+}
+
+/// The file's text: opened without blocking (a FIFO put in its place must not hang
+/// upkeep), and only if it is a regular file of a sane size.
+fn read_config(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("cannot read the config: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read the config: {e}"))?;
+    if !meta.is_file() {
+        return Err("cannot read the config: not a regular file".into());
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "the config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.by_ref()
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the config: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "cannot read the config: it is not UTF-8".to_string())
 }
 
 const SUPERVISOR_KEYS: &[&str] = &["scan_interval", "control_socket", "log_level", "log"];
@@ -753,10 +787,11 @@ fn parse_service(
                 credentials = Some(run_as.credentials);
                 env.extend(run_as.env);
             }
-            Err(e) => {
-                let key = if e.contains("user") { "user" } else { "group" };
-                let span = f.item(key).and_then(span_of);
-                f.checker.error(span, format!("{what} `{key}`: {e}"));
+            Err(errors) => {
+                for (key, e) in errors {
+                    let span = f.item(key).and_then(span_of);
+                    f.checker.error(span, format!("{what} `{key}`: {e}"));
+                }
             }
         }
     }

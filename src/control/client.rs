@@ -144,21 +144,24 @@ pub fn run(args: &ClientArgs) -> i32 {
         // SAFETY: setting a disposition to SIG_IGN.
         unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
     }
-    if let Err(e) = stream.write_all(args.request.to_line().as_bytes()) {
-        err(&format!(
-            "cannot send the request to {}: {e}",
-            path.display()
-        ));
-        return EXIT_FAILED;
-    }
+    // A refusal ("busy", "permission denied") may come before the request is read, and
+    // the connection close with it: read what upkeep said before reporting a failed send.
+    let sent = stream.write_all(args.request.to_line().as_bytes());
     let mut lines = BufReader::with_capacity(1 << 16, stream).lines();
-    let first = match lines.next() {
-        Some(Ok(line)) => line,
-        Some(Err(e)) => {
+    let first = match (lines.next(), sent) {
+        (Some(Ok(line)), _) => line,
+        (_, Err(e)) => {
+            err(&format!(
+                "cannot send the request to {}: {e}",
+                path.display()
+            ));
+            return EXIT_FAILED;
+        }
+        (Some(Err(e)), Ok(())) => {
             err(&format!("no answer from upkeep: {e}"));
             return EXIT_FAILED;
         }
-        None => {
+        (None, Ok(())) => {
             err("upkeep closed the connection without an answer");
             return EXIT_FAILED;
         }

@@ -7,12 +7,19 @@ use std::io::Write;
 /// an upkeep line or repaint the terminal with `\r` or an escape sequence. Every other byte,
 /// UTF-8 or not, passes through as it is.
 pub fn escape_line(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    escape_into(&mut out, line);
+    out
+}
+
+/// `escape_line`, appended to `out`.
+pub fn escape_into(out: &mut Vec<u8>, line: &[u8]) {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if !line.iter().any(|&b| needs_escape(b)) {
-        return line.to_vec();
+        out.extend_from_slice(line);
+        return;
     }
-    let mut out = Vec::with_capacity(line.len() + 16);
     for &b in line {
         if needs_escape(b) {
             let _ = write!(out, "\\x{b:02x}");
@@ -20,7 +27,6 @@ pub fn escape_line(line: &[u8]) -> Vec<u8> {
             out.push(b);
         }
     }
-    out
 }
 
 fn needs_escape(b: u8) -> bool {

@@ -183,6 +183,7 @@ impl Outputs {
     pub fn service_line(&mut self, id: ServiceId, stderr: bool, line: &[u8]) {
         if let Some(p) = self.services.get_mut(&id) {
             p.line(stderr, line);
+            p.flush();
             if self.followed.binary_search(&p.name).is_ok() {
                 self.follow_lines
                     .push((p.name.clone(), stderr, line.to_vec()));
@@ -225,7 +226,7 @@ impl Outputs {
             let n = match pipes.read.get_mut(stream).map(|f| f.read(&mut self.buf)) {
                 Some(Ok(n)) if n > 0 => n,
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                _ => return,
+                _ => break,
             };
             let bytes = self.buf.get(..n).unwrap_or(&[]);
             let followed = self.followed.binary_search(&pipes.name).is_ok();
@@ -237,9 +238,10 @@ impl Outputs {
                 }
             });
             if !to_the_end || n < READ_CHUNK {
-                return;
+                break;
             }
         }
+        pipes.flush();
     }
 
     fn dev_null(&mut self) -> std::io::Result<BorrowedFd<'_>> {
@@ -299,6 +301,14 @@ impl ServicePipes {
             None => crate::logging::service_line(&self.name, stderr, line),
         }
     }
+
+    /// Writes what the lines since the last flush made.
+    fn flush(&mut self) {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => crate::logging::flush(),
+        }
+    }
 }
 
 /// `output = FILE`: timestamped lines, appended, rotated by size (rename, never copy).
@@ -312,7 +322,8 @@ struct OutputFile {
     owner: Option<(u32, u32)>,
     /// Lines lost since writing last failed (a full disk): reported once it works again.
     dropped: u64,
-    line: Vec<u8>,
+    /// Lines read but not written yet: one write per read, not per line.
+    pending: Vec<u8>,
 }
 
 impl OutputFile {
@@ -332,7 +343,7 @@ impl OutputFile {
             keep,
             owner,
             dropped: 0,
-            line: Vec::with_capacity(256),
+            pending: Vec::new(),
         };
         f.reopen();
         f
@@ -386,26 +397,35 @@ impl OutputFile {
         self.reopen();
     }
 
+    /// Queues one timestamped line; rotates first when it would pass `max_size`.
     fn line(&mut self, text: &[u8]) {
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        crate::logging::stamp(&mut line);
-        line.push(b' ');
-        line.extend_from_slice(text);
-        line.push(b'\n');
-        if self.size > 0 && self.size + line.len() as u64 > self.max_size {
+        let len = 25 + text.len() as u64;
+        if self.size > 0 && self.size + self.pending.len() as u64 + len > self.max_size {
+            self.flush();
             self.rotate();
+        }
+        crate::logging::stamp(&mut self.pending);
+        self.pending.push(b' ');
+        self.pending.extend_from_slice(text);
+        self.pending.push(b'\n');
+    }
+
+    /// Writes the queued lines, in one write when the disk takes them.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
         }
         if self.file.is_none() && self.dropped == 0 {
             self.reopen();
         }
+        let lines = self.pending.iter().filter(|&&b| b == b'\n').count() as u64;
         let written = match &mut self.file {
-            Some(file) => file.write_all(&line),
+            Some(file) => file.write_all(&self.pending),
             None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
         };
         match written {
             Ok(()) => {
-                self.size += line.len() as u64;
+                self.size += self.pending.len() as u64;
                 if self.dropped > 0 {
                     log::info!("dropped {} lines of {}", self.dropped, self.name);
                     self.dropped = 0;
@@ -419,9 +439,12 @@ impl OutputFile {
                         self.path.display()
                     );
                 }
-                self.dropped += 1;
+                self.dropped += lines;
             }
         }
-        self.line = line;
+        self.pending.clear();
+        if self.pending.capacity() > 4 * READ_CHUNK {
+            self.pending.shrink_to(READ_CHUNK);
+        }
     }
 }
