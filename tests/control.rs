@@ -673,3 +673,47 @@ fn a_reload_of_a_fifo_a_directory_or_a_huge_file_changes_nothing() {
         assert_eq!(status["services"][0]["pid"], web, "{what}: nothing changed");
     }
 }
+
+#[test]
+fn out_of_descriptors_the_listener_rests_and_says_so_once() {
+    let dir = TempDir::new("ctl-emfile");
+    let sock = dir.path("sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!("[supervisor]\ncontrol_socket = {:?}\n{TWO}", sock.display()),
+    );
+    let child = Command::new("prlimit")
+        .args(["--nofile=32:32", BIN, "-c"])
+        .arg(&cfg)
+        .env_remove("UPKEEP_LOG")
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _up = Running(child);
+    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
+        &sock
+    )
+    .is_ok()));
+    std::thread::sleep(Duration::from_millis(300));
+    // More silent clients than upkeep has descriptors left.
+    let held: Vec<UnixStream> = (0..40)
+        .filter_map(|_| UnixStream::connect(&sock).ok())
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let log = dir.read("log");
+    assert_eq!(
+        log.matches("Too many open files").count(),
+        1,
+        "logged once, not in a loop:\n{log}"
+    );
+    drop(held);
+    // Descriptors free again: status is served.
+    assert!(wait_for(Duration::from_secs(10), || {
+        Command::new(BIN)
+            .args(["status", "--socket"])
+            .arg(&sock)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }));
+}

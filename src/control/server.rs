@@ -70,7 +70,15 @@ pub struct Server {
     own_uid: u32,
     /// Device and inode of the socket file this upkeep made.
     identity: Option<(u64, u64)>,
+    /// Out of descriptors (EMFILE): the listener is not polled until then, or the loop
+    /// would spin on a connection it cannot accept.
+    accept_paused_until: Option<Instant>,
+    /// When that was last logged: at most once a minute, not once per attempt.
+    told_out_of_fds: Option<Instant>,
 }
+
+/// How long the listener rests after running out of descriptors.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Server {
     /// Binds `path` with mode 0600. A stale socket left by a dead upkeep is replaced; one a
@@ -114,6 +122,8 @@ impl Server {
             listener,
             path: path.to_path_buf(),
             conns: Vec::new(),
+            accept_paused_until: None,
+            told_out_of_fds: None,
             next_id: 0,
             own_uid: nix::unistd::geteuid().as_raw(),
             identity: file_identity(path),
@@ -122,7 +132,12 @@ impl Server {
 
     /// Descriptors to poll, listener first, in the order `handle_ready` expects.
     pub fn poll_fds(&self) -> Vec<(BorrowedFd<'_>, PollFlags)> {
-        let mut fds = vec![(self.listener.as_fd(), PollFlags::POLLIN)];
+        let listen = if self.accept_paused_until.is_some() {
+            PollFlags::empty()
+        } else {
+            PollFlags::POLLIN
+        };
+        let mut fds = vec![(self.listener.as_fd(), listen)];
         for c in &self.conns {
             let mut flags = PollFlags::POLLIN;
             if !c.outbuf.is_empty() {
@@ -135,7 +150,8 @@ impl Server {
 
     /// The earliest connection deadline.
     pub fn deadline(&self) -> Option<Instant> {
-        self.conns.iter().filter_map(|c| c.deadline).min()
+        let conns = self.conns.iter().filter_map(|c| c.deadline);
+        conns.chain(self.accept_paused_until).min()
     }
 
     /// Serves what poll reported (`ready` holds the revents of `poll_fds`, in order) and
@@ -155,7 +171,7 @@ impl Server {
                 requests.push((id, req));
             }
         }
-        if ready.first().copied().unwrap_or(false) {
+        if ready.first().copied().unwrap_or(false) && self.accept_paused_until.is_none() {
             self.accept_all(now);
         }
         self.conns
@@ -165,6 +181,9 @@ impl Server {
 
     /// Drops connections past their deadline; a client still sending gets an error first.
     pub fn expire(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept_paused_until = None;
+        }
         for c in &mut self.conns {
             if c.deadline.is_some_and(|d| d <= now) {
                 if matches!(c.phase, Phase::Reading) {
@@ -287,8 +306,17 @@ impl Server {
                 Ok((stream, _)) => stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    // The backlog keeps the clients; the listener rests meanwhile.
+                    let minute = std::time::Duration::from_secs(60);
+                    if self.told_out_of_fds.is_none_or(|t| now >= t + minute) {
+                        self.told_out_of_fds = Some(now);
+                        log::warn!("control socket: {e}; accepting again as descriptors free up");
+                    }
+                    self.accept_paused_until = Some(now + ACCEPT_PAUSE);
+                    return;
+                }
                 Err(e) => {
-                    // EMFILE and the like: the backlog keeps the rest for the next wake-up.
                     log::warn!("control socket: accept failed: {e}");
                     return;
                 }
