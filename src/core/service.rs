@@ -60,6 +60,28 @@ pub(crate) enum State {
     Failed,
 }
 
+/// What upkeep has heard of a service's output.
+#[derive(Debug, Clone)]
+pub(crate) struct Heard {
+    /// Its stdout's and stderr's partial lines.
+    lines: [LineSplitter; 2],
+    tail: Tail,
+}
+
+impl Heard {
+    fn new(cap: usize) -> Heard {
+        Heard {
+            lines: Default::default(),
+            tail: Tail::new(cap),
+        }
+    }
+}
+
+fn splitter(lines: &mut [LineSplitter; 2], stderr: bool) -> &mut LineSplitter {
+    let [stdout_lines, stderr_lines] = lines;
+    if stderr { stderr_lines } else { stdout_lines }
+}
+
 /// What a service tells the router, past its actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Notice {
@@ -116,14 +138,13 @@ pub(crate) struct ServiceRun {
     /// Stopped on request: stays down until started.
     held: bool,
     retired: bool,
-    /// Its stdout's and stderr's partial lines, and its recent output.
-    lines: [LineSplitter; 2],
-    tail: Tail,
+    /// Its output's partial lines and recent lines: allocated when it first writes, so a
+    /// thousand quiet services cost next to nothing.
+    output: Option<Box<Heard>>,
 }
 
 impl ServiceRun {
     pub fn new(id: ServiceId, cfg: Service, held: bool) -> ServiceRun {
-        let cfg_tail = cfg.output_tail;
         ServiceRun {
             id,
             cfg,
@@ -134,8 +155,7 @@ impl ServiceRun {
             last_exit: None,
             held,
             retired: false,
-            lines: Default::default(),
-            tail: Tail::new(cfg_tail),
+            output: None,
         }
     }
 
@@ -386,14 +406,19 @@ impl ServiceRun {
             };
         }
         // A death message quotes this run's output, not an earlier one's.
-        self.tail.new_run();
+        if let Some(heard) = &mut self.output {
+            heard.tail.new_run();
+        }
         out.spawn(Owner::Service(self.id), plan);
     }
 
     /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
     pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
-        let (splitter, tail, name) = self.streams(stderr);
-        splitter.feed(bytes, |l| {
+        let cap = self.cfg.output_tail;
+        let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
+        let Heard { lines, tail } = &mut **heard;
+        let name = &self.cfg.name;
+        splitter(lines, stderr).feed(bytes, |l| {
             tail.record(stderr, l);
             line(name, stderr, l);
         });
@@ -401,10 +426,13 @@ impl ServiceRun {
 
     /// The main process is gone: a last line without a newline is a line now.
     fn flush_output(&mut self, out: &mut Out) {
+        let Some(heard) = &mut self.output else {
+            return;
+        };
+        let Heard { lines, tail } = &mut **heard;
         for stderr in [false, true] {
             let id = self.id;
-            let (splitter, tail, _) = self.streams(stderr);
-            splitter.flush(|l| {
+            splitter(lines, stderr).flush(|l| {
                 tail.record(stderr, l);
                 out.actions.push_back(Action::ServiceLine {
                     id,
@@ -415,15 +443,12 @@ impl ServiceRun {
         }
     }
 
-    fn streams(&mut self, stderr: bool) -> (&mut LineSplitter, &mut Tail, &str) {
-        let [stdout_lines, stderr_lines] = &mut self.lines;
-        let splitter = if stderr { stderr_lines } else { stdout_lines };
-        (splitter, &mut self.tail, &self.cfg.name)
-    }
-
     /// Its last `n` lines of output, oldest first.
     pub fn recent_output(&self, n: usize) -> Vec<Vec<u8>> {
-        self.tail.lines(n)
+        self.output
+            .as_ref()
+            .map(|h| h.tail.lines(n))
+            .unwrap_or_default()
     }
 
     fn died(
@@ -446,8 +471,9 @@ impl ServiceRun {
         let then = self.decide(exit, shutting_down);
         let what = format!("{} {exit} after {}", self.cfg.name, fmt_duration(uptime));
         let last = self
-            .tail
-            .last_line()
+            .output
+            .as_ref()
+            .and_then(|h| h.tail.last_line())
             .map(|l| format!("; last output: \"{l}\""));
         self.log_end(now, what, then, shutting_down, last.as_deref(), out);
         let Some(script) = self
@@ -473,7 +499,12 @@ impl ServiceRun {
         plan.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         plan.directory.clone_from(&self.cfg.directory);
         plan.stdio = Stdio::Logged(format!("{} diagnose", self.cfg.name));
-        plan.output_tail = Some(self.tail.bytes());
+        plan.output_tail = Some(
+            self.output
+                .as_ref()
+                .map(|h| h.tail.bytes())
+                .unwrap_or_default(),
+        );
         self.state = State::Diagnosing {
             pid: None,
             pgid: pid,

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::json;
+use signal_hook::iterator::backend::SignalDelivery;
+use signal_hook::iterator::exfiltrator::SignalOnly;
+use std::os::unix::net::UnixStream;
 
 use crate::config::{self, Config};
 use crate::control::server::{BindError, Server, Wait};
@@ -121,97 +124,40 @@ pub fn run(spec: RunSpec) -> i32 {
         },
         Instant::now(),
     );
-    platform::release_free_memory();
     let mut outputs = Outputs::default();
+    // Pipes poll() found readable, read once this wake-up's actions are out: a restart is
+    // not held up by a flood of output.
+    let mut readable: Vec<Pipe> = Vec::new();
+    let mut trimmed = false;
     loop {
-        while let Some(action) = core.poll_action() {
-            if let Some(status) = carry_out(action, &mut core, &mut ctl, &mut outputs) {
-                if let Some(server) = &mut ctl.server {
-                    server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
-                }
-                crate::logging::flush_before_exit(EXIT_LOG_GRACE);
-                return status;
-            }
+        if let Some(status) = drain_actions(&mut core, &mut ctl, &mut outputs) {
+            return status;
+        }
+        if !trimmed {
+            // The start-up burst (a spawn plan per service, config text) is over.
+            platform::release_free_memory();
+            trimmed = true;
+        }
+        for pipe in readable.drain(..) {
+            outputs.readable(pipe, &mut core);
         }
         answer_settled(&core, &mut ctl, Instant::now());
-        if let Some(server) = &mut ctl.server {
-            for (name, stderr, line) in outputs.take_followed() {
-                let text = String::from_utf8_lossy(&line);
-                let mut json = json!({"line": text, "stderr": stderr}).to_string();
-                json.push('\n');
-                server.follow_line(&name, &json);
-            }
-        }
-        outputs.follow(
-            ctl.server
-                .as_ref()
-                .map(Server::followed)
-                .unwrap_or_default(),
-        );
-
-        let deadline = [
-            core.poll_timeout(),
-            ctl.server.as_ref().and_then(Server::deadline),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let timeout = deadline.map_or(PollTimeout::NONE, |t| {
-            ceil_ms(t.saturating_duration_since(Instant::now()))
-        });
-        let (woken, server_ready) = {
-            let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
-            let mut tokens = vec![Token::Signals];
-            if let Some(server) = &ctl.server {
-                for (fd, flags) in server.poll_fds() {
-                    fds.push(PollFd::new(fd, flags));
-                    tokens.push(Token::Server);
-                }
-            }
-            for (fd, pipe) in outputs.pipes() {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-                tokens.push(Token::Output(pipe));
-            }
-            let log_fd = crate::logging::blocked_fd();
-            if let Some(fd) = &log_fd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLOUT));
-                tokens.push(Token::Log);
-            }
-            match poll(&mut fds, timeout) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => log::error!("poll failed: {e}"),
-            }
-            let woke = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            let server_ready: Vec<bool> = fds
-                .iter()
-                .zip(&tokens)
-                .filter(|(_, t)| **t == Token::Server)
-                .map(|(fd, _)| woke(fd))
-                .collect();
-            let woken: Vec<Token> = fds
-                .iter()
-                .zip(tokens)
-                .filter(|(fd, _)| woke(fd))
-                .map(|(_, t)| t)
-                .collect();
-            (woken, server_ready)
-        };
+        serve_followers(&mut ctl, &mut outputs);
+        let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs);
         if let Some(server) = &mut ctl.server {
             let now = Instant::now();
             server.expire(now);
-
             for (id, request) in server.handle_ready(&server_ready, now) {
                 handle_request(&mut core, &mut ctl, id, request, now);
             }
         }
         for token in woken {
             match token {
-                Token::Output(pipe) => outputs.readable(pipe, &mut core),
+                Token::Output(pipe) => readable.push(pipe),
                 Token::Log => crate::logging::flush(),
                 Token::Signals | Token::Server => {}
             }
         }
-
         let now = Instant::now();
         // Drain first, then act: a signal that arrives while we act wakes the next poll.
         for sig in delivery.pending() {
@@ -223,6 +169,89 @@ pub fn run(spec: RunSpec) -> i32 {
         feed_reaped(&mut core, &mut outputs, now);
         core.handle_timeout(now);
     }
+}
+
+/// Carries out every action the core has; the exit status once it says to exit.
+fn drain_actions(core: &mut Core, ctl: &mut Control, outputs: &mut Outputs) -> Option<i32> {
+    while let Some(action) = core.poll_action() {
+        if let Some(status) = carry_out(action, core, ctl, outputs) {
+            if let Some(server) = &mut ctl.server {
+                server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
+            }
+            crate::logging::flush_before_exit(EXIT_LOG_GRACE);
+            return Some(status);
+        }
+    }
+    None
+}
+
+/// `upkeep logs -f`: the lines read since last time to their followers; then who follows.
+fn serve_followers(ctl: &mut Control, outputs: &mut Outputs) {
+    let Some(server) = &mut ctl.server else {
+        return;
+    };
+    for (name, stderr, line) in outputs.take_followed() {
+        let text = String::from_utf8_lossy(&line);
+        let mut json = json!({"line": text, "stderr": stderr}).to_string();
+        json.push('\n');
+        server.follow_line(&name, &json);
+    }
+    outputs.follow(server.followed());
+}
+
+/// Sleeps in poll() until a signal, a pipe, a client, the log's destination or the next
+/// deadline; returns what woke it, and the server's descriptors' readiness in its order.
+fn wait(
+    delivery: &SignalDelivery<UnixStream, SignalOnly>,
+    core: &Core,
+    ctl: &Control,
+    outputs: &Outputs,
+) -> (Vec<Token>, Vec<bool>) {
+    let deadline = [
+        core.poll_timeout(),
+        ctl.server.as_ref().and_then(Server::deadline),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let timeout = deadline.map_or(PollTimeout::NONE, |t| {
+        ceil_ms(t.saturating_duration_since(Instant::now()))
+    });
+    let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
+    let mut tokens = vec![Token::Signals];
+    if let Some(server) = &ctl.server {
+        for (fd, flags) in server.poll_fds() {
+            fds.push(PollFd::new(fd, flags));
+            tokens.push(Token::Server);
+        }
+    }
+    for (fd, pipe) in outputs.pipes() {
+        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        tokens.push(Token::Output(pipe));
+    }
+    let log_fd = crate::logging::blocked_fd();
+    if let Some(fd) = &log_fd {
+        fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLOUT));
+        tokens.push(Token::Log);
+    }
+    match poll(&mut fds, timeout) {
+        Ok(_) | Err(Errno::EINTR) => {}
+        Err(e) => log::error!("poll failed: {e}"),
+    }
+    let woke = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+    let server_ready = fds
+        .iter()
+        .zip(&tokens)
+        .filter(|(_, t)| **t == Token::Server)
+        .map(|(fd, _)| woke(fd))
+        .collect();
+    let woken = fds
+        .iter()
+        .zip(tokens)
+        .filter(|(fd, _)| woke(fd))
+        .map(|(_, t)| t)
+        .collect();
+    (woken, server_ready)
 }
 
 /// Carries out one action, feeding its result back; returns the status when it is the exit.

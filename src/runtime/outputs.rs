@@ -26,7 +26,7 @@ struct ServicePipes {
     /// Write ends, kept so that the pipes outlive each run: what a service wrote just
     /// before it died is still read, and leftovers may go on writing.
     write: [OwnedFd; 2],
-    file: Option<OutputFile>,
+    file: Option<Box<OutputFile>>,
 }
 
 /// Everything output-related the runtime holds.
@@ -285,7 +285,9 @@ impl ServicePipes {
                 max_size,
                 keep,
                 owner,
-            } => Some(OutputFile::open(name, path, *max_size, *keep, *owner)),
+            } => Some(Box::new(OutputFile::open(
+                name, path, *max_size, *keep, *owner,
+            ))),
         };
         Ok(ServicePipes {
             name: name.to_string(),
