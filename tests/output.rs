@@ -296,8 +296,18 @@ output = "{small}/web.log"
         small = small.display(),
         cfg = cfg.display()
     );
+    // A PID namespace too: killing its PID 1 at the end takes the service with it.
     let child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--pid",
+            "--fork",
+            "sh",
+            "-c",
+            &script,
+        ])
         .env_remove("UPKEEP_LOG")
         .env_remove("UPKEEP_SOCKET")
         .stdin(Stdio::null())

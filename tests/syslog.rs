@@ -115,3 +115,60 @@ fn log_syslog_without_a_syslogd_falls_back_to_stderr() {
     );
     assert!(err.contains("quick started"), "{err}");
 }
+
+#[test]
+fn syslog_going_away_and_coming_back_costs_lines_not_upkeep() {
+    if !can_unshare() {
+        eprintln!("skipped: needs root and unshare");
+        return;
+    }
+    let dir = TempDir::new("syslog-away");
+    let sock = dir.path("log.sock");
+    let bind = || {
+        let l = UnixDatagram::bind(&sock).unwrap();
+        l.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        l
+    };
+    let listener = bind();
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\nlog = \"syslog\"\ncontrol_socket = \"{}/sock\"\n\
+             [service.ticker]\ncommand = \"i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done\"\n",
+            dir.0.display()
+        ),
+    );
+    let d = dir.0.display();
+    // /dev/log is a symlink to the test's socket, which the test closes and binds again.
+    let script = format!(
+        "set -e; touch {d}/null; mount --bind /dev/null {d}/null; mount -t tmpfs none /dev; \
+         touch /dev/null; mount --bind {d}/null /dev/null; ln -s {} /dev/log; exec {BIN} -c {}",
+        sock.display(),
+        cfg.display()
+    );
+    // A PID namespace too: killing its PID 1 at the end takes the ticker with it.
+    let child = cmd("unshare")
+        .args(["--mount", "--pid", "--fork", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let up = Running(child);
+    let ticks = |l: &UnixDatagram, want: usize| {
+        let mut buf = [0u8; 2048];
+        let mut seen = 0;
+        while seen < want {
+            let n = l.recv(&mut buf).expect("a line");
+            if String::from_utf8_lossy(&buf[..n]).contains("]: tick ") {
+                seen += 1;
+            }
+        }
+    };
+    ticks(&listener, 3);
+    // syslogd goes away for a while...
+    drop(listener);
+    std::fs::remove_file(&sock).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...and comes back: lines flow again, and upkeep lived through it.
+    let listener = bind();
+    ticks(&listener, 3);
+    drop(up);
+}
