@@ -16,7 +16,7 @@ use crate::types::{ServiceId, Sink, SpawnPlan, Stdio};
 
 /// Most bytes read from one pipe per wake-up: a service writing flat out cannot starve
 /// the others, nor the loop.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 
 /// A service's stdout and stderr pipes and where their lines go.
 struct ServicePipes {
