@@ -274,7 +274,7 @@ impl ServiceRun {
                     return self.after_cleaning(now, then, shutting_down, out);
                 }
                 if !signalled {
-                    let (sig, timeout) = (self.cfg.stop_signal, self.cfg.stop_timeout);
+                    let sig = self.cfg.stop_signal;
                     out.log(
                         Level::Info,
                         format!(
@@ -283,13 +283,15 @@ impl ServiceRun {
                         ),
                     );
                     out.kill(pgid, sig, true);
-                    self.state = S::Cleaning {
-                        pgid,
-                        signalled: true,
-                        kill_at: kill_at.or(Some(now + timeout)),
-                        then,
-                    };
                 }
+                // Even after a SIGKILL, leftovers get a deadline: one stuck in the kernel, or
+                // a zombie someone else must reap, must not hold upkeep for ever.
+                self.state = S::Cleaning {
+                    pgid,
+                    signalled: true,
+                    kill_at: kill_at.or(Some(now + self.cfg.stop_timeout)),
+                    then,
+                };
             }
             // A late answer: the group was dealt with another way (a second TERM).
             (_, I::GroupProbed(_)) => {}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod main_cmd;
+mod props;
 mod service;
 mod sim;
 mod watch;

@@ -470,3 +470,43 @@ fn output_lines_feed_the_tail_and_the_death_line_quotes_the_last() {
     );
     assert!(sim.core.logs("nope", 2).is_err());
 }
+
+/// Found by the property tests: after a second TERM, leftovers still in the killed group
+/// (a zombie someone else must reap) held the shutdown for ever.
+#[test]
+fn leftovers_after_a_second_term_get_a_deadline_too() {
+    let mut stubborn = svc("s");
+    stubborn.stop_timeout = ms(100);
+    let mut sim = Sim::new(vec![stubborn]);
+    let pid = sim.pid_of(0);
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    sim.run();
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    sim.run();
+    sim.core.handle_event(
+        sim.now,
+        Event::Exited {
+            pid,
+            exit: Exit::Signal(9),
+        },
+    );
+    // The group probe answers: something is left.
+    let probe = drain(&mut sim.core)
+        .into_iter()
+        .find_map(|a| match a {
+            Action::ProbeGroup { owner, .. } => Some(owner),
+            _ => None,
+        })
+        .expect("a probe");
+    sim.core.handle_event(
+        sim.now,
+        Event::GroupProbed {
+            owner: probe,
+            alive: true,
+        },
+    );
+    sim.run();
+    assert!(sim.core.poll_timeout().is_some(), "no deadline: stuck");
+    let acts = sim.advance(ms(100));
+    assert_eq!(acts.last(), Some(&Action::Exit(0)), "{acts:?}");
+}

@@ -1,0 +1,512 @@
+//! Property tests: random configs and random sequences of everything that can happen to the
+//! core (deaths with any status, spawn failures, leftovers, time passing, every control
+//! request, reloads, signals, scans), driven with the simulated clock. After every step the
+//! invariants below must hold; proptest shrinks a failure to a short sequence.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::sim::*;
+use crate::config::{Restart, Service, Watch};
+use crate::core::{Action, Core, Event, Mode, Owner, ServiceId, Status};
+use crate::types::{Exit, ProcInfo};
+
+/// One service of a generated config.
+#[derive(Debug, Clone)]
+struct SvcSpec {
+    restart: u8,
+    delay_ms: u64,
+    give_up: u32,
+    critical: bool,
+    diagnose: bool,
+    stop_ms: u64,
+    /// Ignores its stop signal: only SIGKILL ends it.
+    stubborn: bool,
+    /// Depends on the service before it.
+    after_prev: bool,
+    /// A reload changes its command.
+    variant: u8,
+}
+
+fn svc_spec() -> impl Strategy<Value = SvcSpec> {
+    (
+        0u8..3,
+        1u64..400,
+        0u32..3,
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.4),
+        1u64..300,
+        prop::bool::weighted(0.2),
+        any::<bool>(),
+        0u8..2,
+    )
+        .prop_map(
+            |(
+                restart,
+                delay_ms,
+                give_up,
+                critical,
+                diagnose,
+                stop_ms,
+                stubborn,
+                after_prev,
+                variant,
+            )| {
+                SvcSpec {
+                    restart,
+                    delay_ms,
+                    give_up,
+                    critical,
+                    diagnose,
+                    stop_ms,
+                    stubborn,
+                    after_prev,
+                    variant,
+                }
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The main process of service k dies.
+    Die(usize, Exit),
+    /// The next spawn fails.
+    FailNextSpawn,
+    /// Leftovers stay in the next probed group.
+    LeftoversNext,
+    Advance(u64),
+    /// To the core's next deadline.
+    NextDeadline,
+    Stop(usize),
+    Start(usize),
+    Restart(usize),
+    SignalService(usize),
+    /// Reload with service k dropped, or changed (variant flips), or one added.
+    Reload(u8, usize),
+    Signal(i32),
+    /// Whether each watch's process is in the table, when a scan is asked for.
+    WatchedRunning(bool),
+    StrangerReaped,
+    Shutdown,
+}
+
+fn exit() -> impl Strategy<Value = Exit> {
+    prop_oneof![
+        (0i32..4).prop_map(Exit::Code),
+        prop_oneof![Just(9), Just(15), Just(6)].prop_map(Exit::Signal),
+    ]
+}
+
+fn op(n: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..n, exit()).prop_map(|(k, e)| Op::Die(k, e)),
+        1 => Just(Op::FailNextSpawn),
+        1 => Just(Op::LeftoversNext),
+        3 => (1u64..2000).prop_map(Op::Advance),
+        4 => Just(Op::NextDeadline),
+        1 => (0..n).prop_map(Op::Stop),
+        1 => (0..n).prop_map(Op::Start),
+        1 => (0..n).prop_map(Op::Restart),
+        1 => (0..n).prop_map(Op::SignalService),
+        1 => (0u8..3, 0..n).prop_map(|(how, k)| Op::Reload(how, k)),
+        1 => prop_oneof![Just(libc::SIGHUP), Just(libc::SIGUSR1), Just(libc::SIGTERM), Just(libc::SIGINT)]
+            .prop_map(Op::Signal),
+        1 => any::<bool>().prop_map(Op::WatchedRunning),
+        1 => Just(Op::StrangerReaped),
+        1 => Just(Op::Shutdown),
+    ]
+}
+
+fn service(name: &str, s: &SvcSpec, prev: Option<&str>) -> Service {
+    let mut c = svc(name);
+    c.command = vec![format!("x{}", s.variant)];
+    c.restart = [Restart::Always, Restart::OnFailure, Restart::Never][usize::from(s.restart)];
+    c.restart_delay = Duration::from_millis(s.delay_ms);
+    c.restart_delay_max = Duration::from_millis(s.delay_ms * 8);
+    c.give_up_after = s.give_up;
+    c.critical = s.critical;
+    c.diagnose = s.diagnose.then(|| "ps".to_string());
+    c.diagnose_timeout = Duration::from_millis(500);
+    c.stop_timeout = Duration::from_millis(s.stop_ms);
+    c.stable_after = Duration::from_millis(1000);
+    if let (true, Some(prev)) = (s.after_prev, prev) {
+        c.after = vec![prev.to_string()];
+    }
+    c
+}
+
+fn services(specs: &[SvcSpec]) -> Vec<Service> {
+    let names: Vec<String> = (0..specs.len()).map(|k| format!("s{k}")).collect();
+    specs
+        .iter()
+        .enumerate()
+        .map(|(k, s)| service(&names[k], s, k.checked_sub(1).map(|p| names[p].as_str())))
+        .collect()
+}
+
+fn watch(k: usize) -> Watch {
+    let mut w = watch_cfg("start-it", k.is_multiple_of(2).then_some("ps"));
+    w.name = format!("w{k}");
+    w.process = format!("daemon{k}");
+    w
+}
+
+/// The runtime's part, played with random outcomes, and the invariants' bookkeeping.
+struct World {
+    core: Core,
+    now: Instant,
+    specs: Vec<SvcSpec>,
+    watches: usize,
+    next_pid: i32,
+    /// Live children: pid -> owner.
+    live: HashMap<i32, Owner>,
+    /// Pids signalled with SIGKILL (or their stop signal, when not stubborn): they die next.
+    dying: Vec<(i32, Exit)>,
+    fail_next_spawn: bool,
+    leftovers_next: bool,
+    running_in_table: bool,
+    shutting_down: bool,
+    exited: bool,
+    log: Vec<String>,
+}
+
+impl World {
+    fn new(specs: Vec<SvcSpec>, watches: usize) -> World {
+        let now = Instant::now();
+        let config = config(
+            services(&specs),
+            (0..watches).map(watch).collect(),
+            Duration::from_secs(1),
+        );
+        let core = Core::new(options(Mode::Supervise, None, config), now);
+        let mut w = World {
+            core,
+            now,
+            specs,
+            watches,
+            next_pid: 1000,
+            live: HashMap::new(),
+            dying: Vec::new(),
+            fail_next_spawn: false,
+            leftovers_next: false,
+            running_in_table: false,
+            shutting_down: false,
+            exited: false,
+            log: Vec::new(),
+        };
+        w.settle();
+        w
+    }
+
+    fn stubborn(&self, owner: Owner) -> bool {
+        match owner {
+            Owner::Service(ServiceId(n)) => {
+                self.specs.get(n as usize - 1).is_some_and(|s| s.stubborn)
+            }
+            _ => false,
+        }
+    }
+
+    /// Carries out actions until the core has none, and delivers the deaths they cause.
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            if let Some(action) = self.core.poll_action() {
+                self.carry_out(action);
+            } else if let Some((pid, exit)) = self.dying.pop() {
+                if self.live.remove(&pid).is_some() {
+                    self.core
+                        .handle_event(self.now, Event::Exited { pid, exit });
+                }
+            } else {
+                return;
+            }
+        }
+        panic!(
+            "the core never settles: {:?}",
+            &self.log[self.log.len().saturating_sub(20)..]
+        );
+    }
+
+    fn carry_out(&mut self, action: Action) {
+        match action {
+            Action::Spawn { owner, .. } => {
+                assert!(
+                    !self.shutting_down || !matches!(owner, Owner::Service(_) | Owner::Diagnose(_)),
+                    "a spawn for {owner:?} after the shutdown began"
+                );
+                if let Owner::Service(id) = owner {
+                    let twin = self.live.values().any(|o| *o == Owner::Service(id));
+                    assert!(!twin, "a second live main process for {id:?}");
+                }
+                if std::mem::take(&mut self.fail_next_spawn) {
+                    let ev = Event::SpawnFailed {
+                        owner,
+                        status: 127,
+                        reason: "not found".into(),
+                    };
+                    self.core.handle_event(self.now, ev);
+                } else {
+                    self.next_pid += 1;
+                    self.live.insert(self.next_pid, owner);
+                    let ev = Event::Spawned {
+                        owner,
+                        pid: self.next_pid,
+                    };
+                    self.core.handle_event(self.now, ev);
+                }
+            }
+            Action::Kill { pid, sig, group: _ } => {
+                let owner = self.live.get(&pid).copied();
+                if let Some(owner) = owner {
+                    let dies = sig == libc::SIGKILL
+                        || (!self.stubborn(owner) && (sig == libc::SIGTERM || sig == libc::SIGINT));
+                    if dies {
+                        self.dying.push((pid, Exit::Signal(sig)));
+                    }
+                }
+            }
+            Action::ProbeGroup { owner, .. } => {
+                let alive = std::mem::take(&mut self.leftovers_next);
+                self.core
+                    .handle_event(self.now, Event::GroupProbed { owner, alive });
+            }
+            Action::Scan => {
+                let procs: Vec<ProcInfo> = if self.running_in_table {
+                    (0..self.watches)
+                        .map(|k| proc_named(50_000 + k as i32, &format!("daemon{k}")))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                self.core.handle_event(self.now, Event::ProcessTable(procs));
+            }
+            Action::Reload => {
+                // SIGHUP: the same config again.
+                let specs = self.specs.clone();
+                let cfg = config(
+                    services(&specs),
+                    (0..self.watches).map(watch).collect(),
+                    Duration::from_secs(1),
+                );
+                let _ = self.core.reload(self.now, cfg);
+            }
+            Action::Log(_, text) => {
+                assert!(!text.starts_with("bug:"), "{text}");
+                self.log.push(text);
+            }
+            Action::Exit(_) => self.exited = true,
+            Action::KillAll(_)
+            | Action::SetLogLevel(_)
+            | Action::ServiceLine { .. }
+            | Action::ReleaseOutput(_)
+            | Action::ReopenOutputs => {}
+        }
+    }
+
+    fn names(&self, k: usize) -> Vec<String> {
+        vec![format!("s{}", k % self.specs.len().max(1))]
+    }
+
+    fn apply(&mut self, op: &Op) {
+        if self.exited {
+            return;
+        }
+        match op {
+            Op::Die(k, exit) => {
+                let name = format!("s{}", k % self.specs.len().max(1));
+                let pid = self
+                    .core
+                    .status(self.now, &[name])
+                    .ok()
+                    .and_then(|rows| rows.first().and_then(|r| r.pid));
+                if let Some(pid) = pid.filter(|p| self.live.contains_key(p)) {
+                    self.live.remove(&pid);
+                    self.core
+                        .handle_event(self.now, Event::Exited { pid, exit: *exit });
+                }
+            }
+            Op::FailNextSpawn => self.fail_next_spawn = true,
+            Op::LeftoversNext => self.leftovers_next = true,
+            Op::Advance(ms) => {
+                self.now += Duration::from_millis(*ms);
+                self.core.handle_timeout(self.now);
+            }
+            Op::NextDeadline => {
+                if let Some(t) = self.core.poll_timeout() {
+                    self.now = self.now.max(t);
+                    self.core.handle_timeout(self.now);
+                }
+            }
+            Op::Stop(k) => drop(self.core.stop(self.now, &self.names(*k))),
+            Op::Start(k) => drop(self.core.start(self.now, &self.names(*k))),
+            Op::Restart(k) => drop(self.core.restart(self.now, &self.names(*k))),
+            Op::SignalService(k) => drop(self.core.signal_services(libc::SIGUSR1, &self.names(*k))),
+            Op::Reload(how, k) => {
+                let mut specs = self.specs.clone();
+                let k = k % specs.len().max(1);
+                match how {
+                    0 if specs.len() > 1 => {
+                        specs.remove(k);
+                    }
+                    1 => {
+                        if let Some(s) = specs.get_mut(k) {
+                            s.variant ^= 1;
+                        }
+                    }
+                    _ => specs.push(SvcSpec {
+                        restart: 0,
+                        delay_ms: 50,
+                        give_up: 0,
+                        critical: false,
+                        diagnose: false,
+                        stop_ms: 100,
+                        stubborn: false,
+                        after_prev: true,
+                        variant: 0,
+                    }),
+                }
+                let cfg = config(
+                    services(&specs),
+                    (0..self.watches).map(watch).collect(),
+                    Duration::from_secs(1),
+                );
+                if self.core.reload(self.now, cfg).is_ok() {
+                    // Names are positional: the bookkeeping of stubbornness follows the ids,
+                    // which only grow; keep the old specs for ids already handed out.
+                    self.specs.extend(specs.into_iter().skip(self.specs.len()));
+                }
+            }
+            Op::Signal(sig) => self.core.handle_event(self.now, Event::Signal(*sig)),
+            Op::WatchedRunning(running) => self.running_in_table = *running,
+            Op::StrangerReaped => self.core.handle_event(
+                self.now,
+                Event::Exited {
+                    pid: 77_777,
+                    exit: Exit::Code(0),
+                },
+            ),
+            Op::Shutdown => self.core.shutdown(self.now),
+        }
+        if self.core.is_shutting_down() {
+            // Spawns already queued by this very step (a start before the stop) are fine.
+            self.settle();
+            self.shutting_down = true;
+        }
+        self.settle();
+        self.check();
+    }
+
+    fn check(&mut self) {
+        if self.exited {
+            return;
+        }
+        // Every deadline in the future once its time has been handled.
+        self.core.handle_timeout(self.now);
+        self.settle();
+        if let Some(t) = self.core.poll_timeout() {
+            assert!(t > self.now || self.exited, "a deadline in the past");
+        }
+        // Never forgotten: a service that should run is up, on its way, or on a deadline.
+        if !self.exited {
+            for row in self.core.status(self.now, &[]).unwrap_or_default() {
+                let waiting = matches!(
+                    row.status,
+                    Status::Backoff | Status::Diagnosing | Status::Cleaning | Status::Stopping
+                );
+                if waiting {
+                    assert!(
+                        self.core.poll_timeout().is_some(),
+                        "{} is {:?} with no deadline",
+                        row.name,
+                        row.status
+                    );
+                }
+                // A service's spawn is answered at once here; a watch's start command may run on.
+                let service = row.kind == crate::core::Kind::Service;
+                assert!(
+                    !service || row.status != Status::Starting,
+                    "{row:?} left starting"
+                );
+            }
+        }
+    }
+
+    /// TERM, then time: upkeep must exit within the sum of its timeouts.
+    fn shut_down(&mut self) {
+        if self.exited {
+            return;
+        }
+        self.core
+            .handle_event(self.now, Event::Signal(libc::SIGTERM));
+        self.shutting_down = true;
+        self.settle();
+        let bound: u64 = self.specs.iter().map(|s| s.stop_ms + 500).sum::<u64>() + 5_000;
+        let give_up = self.now + Duration::from_millis(bound);
+        while !self.exited && self.now < give_up {
+            match self.core.poll_timeout() {
+                Some(t) => self.now = self.now.max(t),
+                None => break,
+            }
+            self.core.handle_timeout(self.now);
+            self.settle();
+        }
+        let alive: HashSet<&Owner> = self.live.values().collect();
+        assert!(
+            self.exited,
+            "no exit {bound} ms after TERM; live {alive:?}; log {:?}",
+            &self.log[self.log.len().saturating_sub(12)..]
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("UPKEEP_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_core_holds_its_invariants_under_any_sequence(
+        specs in prop::collection::vec(svc_spec(), 1..5),
+        watches in 0usize..3,
+        ops in prop::collection::vec(op(4), 0..60),
+    ) {
+        let mut world = World::new(specs, watches);
+        for op in &ops {
+            world.apply(op);
+        }
+        world.shut_down();
+    }
+
+    #[test]
+    fn restart_counts_match_the_death_lines(
+        specs in prop::collection::vec(svc_spec(), 1..4),
+        ops in prop::collection::vec(prop_oneof![
+            (0usize..4, exit()).prop_map(|(k, e)| Op::Die(k, e)),
+            Just(Op::NextDeadline),
+            (1u64..2000).prop_map(Op::Advance),
+            Just(Op::FailNextSpawn),
+            Just(Op::LeftoversNext),
+        ], 0..60),
+    ) {
+        let mut world = World::new(specs, 0);
+        for op in &ops {
+            world.apply(op);
+        }
+        if !world.exited {
+            for row in world.core.status(world.now, &[]).unwrap_or_default() {
+                let prefix = format!("{} ", row.name);
+                let colon = format!("{}: cannot start", row.name);
+                let restarts = world
+                    .log
+                    .iter()
+                    .filter(|l| (l.starts_with(&prefix) || l.starts_with(&colon)) && l.contains("; restarting in "))
+                    .count();
+                prop_assert_eq!(row.restarts as usize, restarts, "{:?}", row);
+            }
+        }
+    }
+}
