@@ -1,20 +1,12 @@
 //! upkeep: a small static init and supervisor. See README.md and upkeep(8).
 //! Dispatch only: arguments -> one short function per mode -> exit code.
 
-mod cli;
-mod config;
-mod control;
-mod core;
-mod logging;
-mod os;
-mod runtime;
-mod types;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use logging::say;
+use upkeep::logging::say;
+use upkeep::{cli, config, control, core, logging, runtime};
 
 fn main() -> ExitCode {
     let status = match cli::parse(std::env::args_os().skip(1)) {
