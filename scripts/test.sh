@@ -8,6 +8,8 @@ need=()
 command -v unshare >/dev/null || need+=(util-linux)
 command -v script >/dev/null || need+=(bsdutils)
 command -v ps >/dev/null || need+=(procps)
+command -v python3 >/dev/null || need+=(python3)
+command -v prlimit >/dev/null || need+=(util-linux)
 command -v mandoc >/dev/null || need+=(mandoc)
 command -v setsid >/dev/null || need+=(util-linux)
 # The container tests (tests/containers.rs): podman with runc, images from busybox-static.
