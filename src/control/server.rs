@@ -75,6 +75,13 @@ pub struct Server {
     accept_paused_until: Option<Instant>,
     /// When that was last logged: at most once a minute, not once per attempt.
     told_out_of_fds: Option<Instant>,
+    /// A descriptor held in reserve (on /dev/null): out of descriptors, it is given up for
+    /// one client, so that `upkeep status` is still answered.
+    spare: Option<std::fs::File>,
+}
+
+fn spare_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
 }
 
 /// How long the listener rests after running out of descriptors.
@@ -124,6 +131,7 @@ impl Server {
             conns: Vec::new(),
             accept_paused_until: None,
             told_out_of_fds: None,
+            spare: spare_fd(),
             next_id: 0,
             own_uid: nix::unistd::geteuid().as_raw(),
             identity: file_identity(path),
@@ -176,6 +184,9 @@ impl Server {
         }
         self.conns
             .retain(|c| !(matches!(c.phase, Phase::Writing) && c.outbuf.is_empty()));
+        if self.spare.is_none() {
+            self.spare = spare_fd();
+        }
         requests
     }
 
@@ -306,6 +317,10 @@ impl Server {
                 Ok((stream, _)) => stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EMFILE) && self.spare.take().is_some() => {
+                    // The reserve goes to this client; taken back once a connection ends.
+                    continue;
+                }
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     // The backlog keeps the clients; the listener rests meanwhile.
                     let minute = std::time::Duration::from_secs(60);
