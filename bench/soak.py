@@ -147,8 +147,11 @@ def main():
             pid = rng.choice(running)["pid"]
             state, ppid = proc_stat(pid)
             if ppid == up.pid and state not in ("Z", None):
-                os.kill(pid, signal.SIGKILL)
-                kills += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills += 1
+                except ProcessLookupError:
+                    pass  # reaped in between
                 rows = [r for r in rows if r.get("pid") != pid]
         time.sleep(rng.uniform(0.010, 0.050))
     alive = up.poll() is None

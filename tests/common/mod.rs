@@ -8,6 +8,19 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_upkeep");
 
+/// The binary the single-command tests run: `UPKEEP_TEST_BIN` (an arm64 build, run by the
+/// kernel through binfmt_misc and qemu-user: see scripts/cross.sh), else the one cargo built.
+pub fn test_bin() -> String {
+    std::env::var("UPKEEP_TEST_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
+/// Whether the binary under test runs under emulation (qemu-user), which refuses
+/// PR_SET_CHILD_SUBREAPER.
+#[allow(dead_code)] // Used by some test files only.
+pub fn emulated() -> bool {
+    std::env::var_os("UPKEEP_TEST_BIN").is_some()
+}
+
 /// A fresh directory under the target dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -74,7 +87,7 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
 
 /// Runs upkeep with `args` to completion (bounded) and returns (code, stderr).
 pub fn run(args: &[&str]) -> (i32, String) {
-    let mut child = cmd(BIN)
+    let mut child = cmd(&test_bin())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Cross builds and checks, run by CI:
+#   x86_64-unknown-freebsd:     cargo check of every target, clippy, and a linked release binary
+#   aarch64-unknown-linux-musl: a static release binary, whose single-command tests then run
+#                               here under qemu-user (the kernel runs it through binfmt_misc)
+# Installs what it needs when missing: Debian's rustc-web, cargo-web, rust-web-src and
+# rust-web-clippy (Rust with its standard library's source, for -Zbuild-std: the targets'
+# standard libraries are built from it, RUSTC_BOOTSTRAP=1), qemu-user-static and
+# binfmt-support; zig and cargo-zigbuild from PyPI (a linker that knows FreeBSD's libc and
+# musl). Outputs: target/cross/TARGET/release/upkeep. Root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9' || need+=(rustc-web cargo-web)
+[ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
+[ -x /usr/bin/cargo-clippy ] || need+=(rust-web-clippy)
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+command -v update-binfmts >/dev/null || need+=(binfmt-support)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo-zigbuild >/dev/null || pip install -q ziglang cargo-zigbuild
+hash -r
+
+# Debian's toolchain, not rustup's, for these builds only.
+export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR="$PWD/target/cross"
+build_std=(-Zbuild-std=std,panic_abort)
+took() { echo "cross: $1 in $((SECONDS - $2)) s"; }
+
+t=$SECONDS
+cargo check --quiet --target x86_64-unknown-freebsd "${build_std[@]}" --all-targets
+took "FreeBSD: check of every target" $t
+t=$SECONDS
+cargo clippy --quiet --target x86_64-unknown-freebsd "${build_std[@]}" --all-targets -- -D warnings
+took "FreeBSD: clippy" $t
+t=$SECONDS
+cargo-zigbuild build --quiet --release --target x86_64-unknown-freebsd "${build_std[@]}"
+took "FreeBSD: release binary ($(stat -c %s target/cross/x86_64-unknown-freebsd/release/upkeep) bytes)" $t
+t=$SECONDS
+RUSTFLAGS="-C link-self-contained=no" cargo-zigbuild build --quiet --release \
+  --target aarch64-unknown-linux-musl "${build_std[@]}"
+arm=target/cross/aarch64-unknown-linux-musl/release/upkeep
+took "arm64: static release binary ($(stat -c %s $arm) bytes)" $t
+
+# The kernel runs arm64 binaries through qemu-user, as it would an arm64 container's.
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+t=$SECONDS
+env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" \
+  UPKEEP_TEST_BIN="$PWD/$arm" cargo test --quiet --test single_command
+took "arm64: single-command tests under qemu-user" $t
