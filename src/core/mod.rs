@@ -84,6 +84,8 @@ pub enum Event {
     NoChildren,
     /// The answer to `Action::Scan`: the process table, upkeep itself left out.
     ProcessTable(Vec<ProcInfo>),
+    /// The answer to `Action::Scan` when the table could not be read: nothing is started.
+    ScanFailed(String),
     /// Whether debug lines are wanted, at start and whenever the log level changes.
     DebugLogging(bool),
 }
@@ -326,7 +328,14 @@ impl Core {
                     self.finish(status);
                 }
             }
-            Event::ProcessTable(procs) => self.process_table(now, &procs),
+            Event::ProcessTable(procs) => self.process_table(now, Some(&procs)),
+            Event::ScanFailed(why) => {
+                self.log(
+                    Level::Warn,
+                    format!("cannot read the process table ({why}); no watch acts on this scan"),
+                );
+                self.process_table(now, None);
+            }
             Event::DebugLogging(on) => self.debug = on,
         }
         self.settle(now);
@@ -568,8 +577,8 @@ impl Core {
         }
     }
 
-    /// One scan serves every watch that is due.
-    fn process_table(&mut self, now: Instant, procs: &[ProcInfo]) {
+    /// One scan serves every watch that is due (None: the scan failed).
+    fn process_table(&mut self, now: Instant, procs: Option<&[ProcInfo]>) {
         self.scan_pending = false;
         if self.shutting_down() {
             return;
@@ -584,8 +593,13 @@ impl Core {
             if run.scan_at().is_none_or(|t| t > now) {
                 continue;
             }
-            let running = run.is_running_in(procs, &own);
-            run.handle(now, watch::Input::Scanned { running }, &mut out);
+            let input = match procs {
+                Some(procs) => watch::Input::Scanned {
+                    running: run.is_running_in(procs, &own),
+                },
+                None => watch::Input::ScanFailed,
+            };
+            run.handle(now, input, &mut out);
         }
     }
 

@@ -63,6 +63,8 @@ pub(crate) enum Input<'a> {
     Scanned {
         running: bool,
     },
+    /// The scan that was due could not read the table: try again an interval later.
+    ScanFailed,
     Spawned(i32),
     SpawnFailed(&'a str),
     Exited(Exit),
@@ -142,6 +144,14 @@ impl WatchRun {
                     );
                 } else {
                     self.missing(now, out);
+                }
+            }
+            (_, Input::ScanFailed) => {
+                self.next_scan = now + self.interval;
+                // `upkeep scan`: done, having said so (the runtime logged why).
+                if self.scan_once {
+                    self.start_failed = true;
+                    self.seen = Some(false);
                 }
             }
             (Phase::Diagnosing { pid: None, kill_at }, Input::Spawned(pid)) => {

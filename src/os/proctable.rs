@@ -5,14 +5,14 @@
 
 use crate::types::ProcInfo;
 
+/// Every process, as much as matching by name needs; an error when the table cannot be
+/// read at all (no /proc, a sysctl refused): then nothing can be said missing.
 #[cfg(target_os = "linux")]
-pub fn list_processes() -> Vec<ProcInfo> {
+pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
     use std::io::Read;
 
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
+    let dir = std::fs::read_dir("/proc")?;
     let mut buf = Vec::with_capacity(1024);
     for entry in dir.flatten() {
         let name = entry.file_name();
@@ -43,7 +43,7 @@ pub fn list_processes() -> Vec<ProcInfo> {
             zombie,
         });
     }
-    out
+    Ok(out)
 }
 
 /// comm, state and ppid from /proc/PID/stat: comm may hold spaces and parentheses, so it
@@ -81,12 +81,14 @@ fn argv0_basename(cmdline: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(base).into_owned())
 }
 
+/// Every process of this jail (or of the host), from sysctl kern.proc.proc; an error when
+/// the table cannot be read, or comes in records of a size this build does not know.
 #[cfg(target_os = "freebsd")]
-pub fn list_processes() -> Vec<ProcInfo> {
-    // sysctl kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
-    // processes inside a jail. Sized twice: the table may grow between the two calls.
-    let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC, 0];
-    let mut out = Vec::new();
+pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
+    // kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
+    // processes inside a jail. Sized again when the table grew between the two calls.
+    let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC];
+    let size = std::mem::size_of::<libc::kinfo_proc>();
     for _ in 0..3 {
         let mut len: libc::size_t = 0;
         // SAFETY: a size query: null buffer, valid length pointer.
@@ -101,9 +103,8 @@ pub fn list_processes() -> Vec<ProcInfo> {
             )
         };
         if rc != 0 {
-            return out;
+            return Err(std::io::Error::last_os_error());
         }
-        let size = std::mem::size_of::<libc::kinfo_proc>();
         let count = len / size + 16;
         let mut procs: Vec<libc::kinfo_proc> = Vec::with_capacity(count);
         let mut bytes = count * size;
@@ -119,17 +120,22 @@ pub fn list_processes() -> Vec<ProcInfo> {
             )
         };
         if rc != 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOMEM) {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOMEM) {
                 continue; // grew meanwhile: ask again
             }
-            return out;
+            return Err(err);
         }
         // SAFETY: the kernel filled `bytes` bytes of whole records.
         unsafe { procs.set_len(bytes / size) };
+        let mut out = Vec::with_capacity(procs.len());
         for p in &procs {
-            // A kernel of another ABI would hand back records of another size: skip them.
+            // A kernel of another ABI hands back records of another size.
             if p.ki_structsize as usize != size {
-                return out;
+                return Err(std::io::Error::other(format!(
+                    "kern.proc.proc records are {} bytes; this build expects {size}",
+                    p.ki_structsize
+                )));
             }
             let comm = c_chars(&p.ki_comm);
             out.push(ProcInfo {
@@ -140,9 +146,9 @@ pub fn list_processes() -> Vec<ProcInfo> {
                 zombie: p.ki_stat == libc::SZOMB,
             });
         }
-        return out;
+        return Ok(out);
     }
-    out
+    Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
 }
 
 #[cfg(target_os = "freebsd")]
@@ -207,7 +213,7 @@ mod tests {
     #[test]
     fn lists_this_process() {
         let me = std::process::id() as i32;
-        let procs = list_processes();
+        let procs = list_processes().unwrap();
         let mine = procs
             .iter()
             .find(|p| p.pid == me)

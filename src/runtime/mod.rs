@@ -281,9 +281,14 @@ fn carry_out(
         }
         Action::Scan => {
             let me = std::process::id() as i32;
-            let mut procs = proctable::list_processes();
-            procs.retain(|p| p.pid != me);
-            core.handle_event(Instant::now(), Event::ProcessTable(procs));
+            let event = match proctable::list_processes() {
+                Ok(mut procs) => {
+                    procs.retain(|p| p.pid != me);
+                    Event::ProcessTable(procs)
+                }
+                Err(e) => Event::ScanFailed(e.to_string()),
+            };
+            core.handle_event(Instant::now(), event);
         }
         Action::ProbeGroup { owner, pgid } => {
             let alive = os::group_exists(pgid);

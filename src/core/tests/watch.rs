@@ -159,3 +159,19 @@ fn spacing_rule() {
     assert_eq!(spacing(ms(100), ms(250), 10), ms(250));
     assert_eq!(spacing(ms(100), ms(30_000), 1000), ms(30_000));
 }
+
+#[test]
+fn a_failed_scan_starts_nothing_and_comes_back_an_interval_later() {
+    let (mut sup, t0) = watcher(watch_cfg("start-it", None));
+    let t1 = t0 + ms(1000);
+    sup.handle_timeout(t1);
+    assert_eq!(actions(&mut sup), vec![Action::Scan]);
+    sup.handle_event(t1, Event::ScanFailed("no /proc".into()));
+    let acts = actions(&mut sup);
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
+        "{acts:?}"
+    );
+    assert!(format!("{acts:?}").contains("cannot read the process table (no /proc)"));
+    assert_eq!(sup.poll_timeout(), Some(t1 + ms(1000)));
+}
