@@ -249,3 +249,26 @@ fn a_services_binary_deleted_while_it_runs_is_retried_until_it_is_back() {
         log(&dir)
     );
 }
+
+#[test]
+fn hostile_configs_are_refused_with_a_message() {
+    let dir = TempDir::new("ex-hostile");
+    let deep = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(dir.path("deep.toml"), deep).unwrap();
+    std::fs::write(dir.path("utf8.toml"), b"[service.a]\ncommand = \"\xff\xfe\"\n").unwrap();
+    std::fs::create_dir(dir.path("dir.toml")).unwrap();
+    for (file, why) in [
+        ("deep.toml", "recursion limit"),
+        ("utf8.toml", "not UTF-8"),
+        ("dir.toml", "not a regular file"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["check", "-c"])
+            .arg(dir.path(file))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(why), "{file}: {err}");
+    }
+}
