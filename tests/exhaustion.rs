@@ -255,7 +255,11 @@ fn hostile_configs_are_refused_with_a_message() {
     let dir = TempDir::new("ex-hostile");
     let deep = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     std::fs::write(dir.path("deep.toml"), deep).unwrap();
-    std::fs::write(dir.path("utf8.toml"), b"[service.a]\ncommand = \"\xff\xfe\"\n").unwrap();
+    std::fs::write(
+        dir.path("utf8.toml"),
+        b"[service.a]\ncommand = \"\xff\xfe\"\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path("dir.toml")).unwrap();
     for (file, why) in [
         ("deep.toml", "recursion limit"),

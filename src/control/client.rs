@@ -108,68 +108,11 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
 
 /// Talks to the running upkeep; returns the exit status.
 pub fn run(args: &ClientArgs) -> i32 {
-    let configured = crate::config::control_socket_setting(
-        &args
-            .config
-            .clone()
-            .unwrap_or_else(crate::config::default_path),
-    );
-    let path = socket_path(args.socket.as_deref(), configured.as_deref());
     let cmd = args.request.cmd;
-    let mut stream = match UnixStream::connect(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            let hint = match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    " (is upkeep running? --socket, $UPKEEP_SOCKET or control_socket name another)"
-                }
-                std::io::ErrorKind::ConnectionRefused => " (a stale socket: upkeep is not running)",
-                std::io::ErrorKind::PermissionDenied => " (run as root or as upkeep's user)",
-                _ => "",
-            };
-            err(&format!("cannot connect to {}: {e}{hint}", path.display()));
-            return EXIT_FAILED;
-        }
-    };
-    // Quick requests get a bound; stop/start/restart wait for stop timeouts, shutdown for
-    // the whole ordered stop.
-    let quick = matches!(cmd, Command::Status | Command::Signal | Command::Reload)
-        || (cmd == Command::Logs && !args.request.follow);
-    if quick {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    }
-    if cmd == Command::Shutdown {
-        // As PID 1, upkeep's last sweep sends TERM to every process in the container, this
-        // client included: it must live to report that the shutdown finished.
-        // SAFETY: setting a disposition to SIG_IGN.
-        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
-    }
-    // A refusal ("busy", "permission denied") may come before the request is read, and
-    // the connection close with it: read what upkeep said before reporting a failed send.
-    let sent = stream.write_all(args.request.to_line().as_bytes());
-    let mut lines = BufReader::with_capacity(1 << 16, stream).lines();
-    let first = match (lines.next(), sent) {
-        (Some(Ok(line)), _) => line,
-        (_, Err(e)) => {
-            err(&format!(
-                "cannot send the request to {}: {e}",
-                path.display()
-            ));
-            return EXIT_FAILED;
-        }
-        (Some(Err(e)), Ok(())) => {
-            err(&format!("no answer from upkeep: {e}"));
-            return EXIT_FAILED;
-        }
-        (None, Ok(())) => {
-            err("upkeep closed the connection without an answer");
-            return EXIT_FAILED;
-        }
-    };
-    let reply: Value = match serde_json::from_str(&first) {
-        Ok(v) => v,
-        Err(e) => {
-            err(&format!("upkeep's answer is not JSON ({e}): {first}"));
+    let (first, reply, lines) = match ask(args) {
+        Ok(answer) => answer,
+        Err(text) => {
+            err(&text);
             return EXIT_FAILED;
         }
     };
@@ -189,61 +132,24 @@ pub fn run(args: &ClientArgs) -> i32 {
     }
     match cmd {
         Command::Status => {
-            if args.json {
-                out(&first);
+            out(&if args.json {
+                first
             } else {
-                out(&status_table(&reply));
-            }
+                status_table(&reply)
+            });
             if reply["healthy"] == Value::Bool(true) {
                 0
             } else {
                 EXIT_UNHEALTHY
             }
         }
-        Command::Start | Command::Stop | Command::Restart => {
-            let mut status = 0;
-            for row in reply["services"].as_array().into_iter().flatten() {
-                let state = row["state"].as_str().unwrap_or("?");
-                let mut line = format!("{}: {state}", row["name"].as_str().unwrap_or("?"));
-                if let Some(pid) = row["pid"].as_i64() {
-                    line.push_str(&format!(" (pid {pid})"));
-                }
-                let watch = row["kind"].as_str().and_then(Kind::parse) == Some(Kind::Watch);
-                if watch {
-                    line.push_str(" (watch)");
-                }
-                let reached = Status::parse(state).is_some_and(|s| {
-                    if cmd == Command::Stop {
-                        s.is_stopped()
-                    } else {
-                        // A resumed watch is up whatever its last scan found.
-                        s.is_up() || watch
-                    }
-                });
-                if !reached {
-                    status = EXIT_FAILED;
-                }
-                out(&line);
-            }
-            status
-        }
+        Command::Start | Command::Stop | Command::Restart => settled(cmd, &reply),
         Command::Signal => {
             out(reply["message"].as_str().unwrap_or("sent"));
             0
         }
         Command::Reload => {
-            let changes = reply["changes"].as_array().cloned().unwrap_or_default();
-            if changes.is_empty() {
-                out("reloaded: nothing changed");
-            }
-            for c in changes.iter().filter_map(Value::as_str) {
-                out(&format!("reloaded: {c}"));
-            }
-            for s in reply["restart_needed"].as_array().into_iter().flatten() {
-                if let Some(s) = s.as_str() {
-                    out(&format!("not applied until upkeep restarts: {s}"));
-                }
-            }
+            reloaded(&reply);
             0
         }
         Command::Logs => {
@@ -272,6 +178,107 @@ pub fn run(args: &ClientArgs) -> i32 {
             // The connection closed: upkeep is gone, which is what was asked.
             out("upkeep: stopped");
             0
+        }
+    }
+}
+
+type Lines = std::io::Lines<BufReader<UnixStream>>;
+
+/// Connects, sends the request, reads the first reply line: (that line, parsed, the rest).
+fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), String> {
+    let configured = crate::config::control_socket_setting(
+        &args
+            .config
+            .clone()
+            .unwrap_or_else(crate::config::default_path),
+    );
+    let path = socket_path(args.socket.as_deref(), configured.as_deref());
+    let cmd = args.request.cmd;
+    let mut stream = UnixStream::connect(&path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                " (is upkeep running? --socket, $UPKEEP_SOCKET or control_socket name another)"
+            }
+            std::io::ErrorKind::ConnectionRefused => " (a stale socket: upkeep is not running)",
+            std::io::ErrorKind::PermissionDenied => " (run as root or as upkeep's user)",
+            _ => "",
+        };
+        format!("cannot connect to {}: {e}{hint}", path.display())
+    })?;
+    // Quick requests get a bound; stop/start/restart wait for stop timeouts, shutdown for
+    // the whole ordered stop, logs -f for ever.
+    let quick = matches!(cmd, Command::Status | Command::Signal | Command::Reload)
+        || (cmd == Command::Logs && !args.request.follow);
+    if quick {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    }
+    if cmd == Command::Shutdown {
+        // As PID 1, upkeep's last sweep sends TERM to every process in the container, this
+        // client included: it must live to report that the shutdown finished.
+        // SAFETY: setting a disposition to SIG_IGN.
+        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    }
+    // A refusal ("busy", "permission denied") may come before the request is read, and
+    // the connection close with it: read what upkeep said before reporting a failed send.
+    let sent = stream.write_all(args.request.to_line().as_bytes());
+    let mut lines = BufReader::with_capacity(1 << 16, stream).lines();
+    let first = match (lines.next(), sent) {
+        (Some(Ok(line)), _) => line,
+        (_, Err(e)) => {
+            return Err(format!(
+                "cannot send the request to {}: {e}",
+                path.display()
+            ));
+        }
+        (Some(Err(e)), Ok(())) => return Err(format!("no answer from upkeep: {e}")),
+        (None, Ok(())) => return Err("upkeep closed the connection without an answer".into()),
+    };
+    let reply = serde_json::from_str(&first)
+        .map_err(|e| format!("upkeep's answer is not JSON ({e}): {first}"))?;
+    Ok((first, reply, lines))
+}
+
+/// start/stop/restart: each service's state once settled; 1 when one did not get there.
+fn settled(cmd: Command, reply: &Value) -> i32 {
+    let mut status = 0;
+    for row in reply["services"].as_array().into_iter().flatten() {
+        let state = row["state"].as_str().unwrap_or("?");
+        let mut line = format!("{}: {state}", row["name"].as_str().unwrap_or("?"));
+        if let Some(pid) = row["pid"].as_i64() {
+            line.push_str(&format!(" (pid {pid})"));
+        }
+        let watch = row["kind"].as_str().and_then(Kind::parse) == Some(Kind::Watch);
+        if watch {
+            line.push_str(" (watch)");
+        }
+        let reached = Status::parse(state).is_some_and(|s| {
+            if cmd == Command::Stop {
+                s.is_stopped()
+            } else {
+                // A resumed watch is up whatever its last scan found.
+                s.is_up() || watch
+            }
+        });
+        if !reached {
+            status = EXIT_FAILED;
+        }
+        out(&line);
+    }
+    status
+}
+
+/// reload: one line per change, and what waits for a restart of upkeep.
+fn reloaded(reply: &Value) {
+    let changes = reply["changes"].as_array().cloned().unwrap_or_default();
+    if changes.is_empty() {
+        out("reloaded: nothing changed");
+    }
+    for c in changes.iter().filter_map(Value::as_str) {
+        out(&format!("reloaded: {c}"));
+    }
+    for s in reply["restart_needed"].as_array().into_iter().flatten() {
+        if let Some(s) = s.as_str() {
+            out(&format!("not applied until upkeep restarts: {s}"));
         }
     }
 }
