@@ -87,33 +87,12 @@ pub fn run(spec: RunSpec) -> i32 {
     if !scan_once && let Err(e) = platform::become_subreaper() {
         log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
     }
-    let supervising = spec.mode == Mode::Supervise;
-    let mut ctl = Control {
-        server: None,
-        config_path: supervising.then(|| spec.config.path.clone()),
-        verbosity: spec.verbosity,
+    let mut ctl = match control(&spec) {
+        Ok(ctl) => ctl,
+        Err(status) => return status,
     };
-    // The socket serves a config's services; in tini mode only when asked for.
-    if supervising || (spec.socket.is_some() && !scan_once) {
-        let path = control::socket_path(
-            spec.socket.as_deref(),
-            spec.config.settings.control_socket.as_deref(),
-        );
-        match Server::bind(&path) {
-            Ok(server) => {
-                log::debug!("control socket {}", path.display());
-                ctl.server = Some(server);
-            }
-            Err(BindError::InUse(message)) => {
-                log::error!("{message}");
-                return 2;
-            }
-            Err(BindError::Other(message)) => {
-                log::warn!("{message}; running without a control socket");
-            }
-        }
-    }
     enough_open_files(spec.config.services.len());
+    let supervising = spec.mode == Mode::Supervise;
     let mut core = Core::new(
         Options {
             mode: spec.mode,
@@ -169,6 +148,37 @@ pub fn run(spec: RunSpec) -> i32 {
         feed_reaped(&mut core, &mut outputs, now);
         core.handle_timeout(now);
     }
+}
+
+/// The control socket: it serves a config's services; in tini mode only when asked for.
+/// Err: the exit status (another upkeep serves that socket).
+fn control(spec: &RunSpec) -> Result<Control, i32> {
+    let supervising = spec.mode == Mode::Supervise;
+    let mut ctl = Control {
+        server: None,
+        config_path: supervising.then(|| spec.config.path.clone()),
+        verbosity: spec.verbosity,
+    };
+    if supervising || (spec.socket.is_some() && spec.mode != Mode::ScanOnce) {
+        let path = control::socket_path(
+            spec.socket.as_deref(),
+            spec.config.settings.control_socket.as_deref(),
+        );
+        match Server::bind(&path) {
+            Ok(server) => {
+                log::debug!("control socket {}", path.display());
+                ctl.server = Some(server);
+            }
+            Err(BindError::InUse(message)) => {
+                log::error!("{message}");
+                return Err(2);
+            }
+            Err(BindError::Other(message)) => {
+                log::warn!("{message}; running without a control socket");
+            }
+        }
+    }
+    Ok(ctl)
 }
 
 /// Carries out every action the core has; the exit status once it says to exit.
