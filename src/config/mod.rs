@@ -354,46 +354,44 @@ impl<'t> Fields<'t, '_, '_> {
     }
 
     fn duration(&mut self, key: &str) -> Option<Duration> {
+        let want = "a duration (\"100ms\", \"10s\", \"5m\", \"1h\" or seconds)";
+        self.measure(key, want, "duration", parse_duration)
+            .map(|(whole, parsed)| whole.map_or(parsed, Duration::from_secs))
+    }
+
+    fn size(&mut self, key: &str) -> Option<u64> {
+        self.measure(
+            key,
+            "a size (\"32KiB\", \"10MB\" or bytes)",
+            "size",
+            parse_size,
+        )
+        .map(|(whole, parsed)| whole.unwrap_or(parsed))
+    }
+
+    /// A quantity written as a whole number (returned as such) or as a string with a unit
+    /// (returned parsed by `parse`); errors reported with their position.
+    fn measure<T: Default>(
+        &mut self,
+        key: &str,
+        want: &str,
+        noun: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<(Option<u64>, T)> {
         let item = self.item(key)?;
         let span = span_of(item);
         let parsed = match item {
             Item::Value(Value::Integer(n)) => u64::try_from(*n.value())
-                .map(Duration::from_secs)
-                .map_err(|_| "a duration cannot be negative".to_string()),
-            Item::Value(Value::String(s)) => parse_duration(s.value()),
+                .map(|n| (Some(n), T::default()))
+                .map_err(|_| format!("a {noun} cannot be negative")),
+            Item::Value(Value::String(s)) => parse(s.value()).map(|v| (None, v)),
             _ => {
-                self.wrong(
-                    key,
-                    "a duration (\"100ms\", \"10s\", \"5m\", \"1h\" or seconds)",
-                );
+                self.wrong(key, want);
                 return None;
             }
         };
         match parsed {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let what = self.what.clone();
-                self.checker.error(span, format!("{what} `{key}`: {e}"));
-                None
-            }
-        }
-    }
-
-    fn size(&mut self, key: &str) -> Option<u64> {
-        let item = self.item(key)?;
-        let span = span_of(item);
-        let parsed = match item {
-            Item::Value(Value::Integer(n)) => {
-                u64::try_from(*n.value()).map_err(|_| "a size cannot be negative".to_string())
-            }
-            Item::Value(Value::String(s)) => parse_size(s.value()),
-            _ => {
-                self.wrong(key, "a size (\"32KiB\", \"10MB\" or bytes)");
-                return None;
-            }
-        };
-        match parsed {
-            Ok(n) => Some(n),
+            Ok(v) => Some(v),
             Err(e) => {
                 let what = self.what.clone();
                 self.checker.error(span, format!("{what} `{key}`: {e}"));
@@ -1001,6 +999,37 @@ after = ["db"]
         assert_eq!(db.restart, Restart::Always);
         assert_eq!(db.restart_delay, Duration::from_millis(100));
         assert_eq!(db.stop_signal, libc::SIGTERM);
+    }
+
+    #[test]
+    fn output_keys() {
+        let c = ok(
+            "[service.a]\ncommand = [\"x\"]\noutput = \"/var/log/a.log\"\n\
+             output_max_size = \"1MiB\"\noutput_keep = 2\noutput_tail = 4096\n\
+             [service.b]\ncommand = [\"x\"]\n",
+        );
+        let (a, b) = (&c.services[0], &c.services[1]);
+        assert_eq!(a.output, Output::File(PathBuf::from("/var/log/a.log")));
+        assert_eq!(
+            (a.output_max_size, a.output_keep, a.output_tail),
+            (1 << 20, 2, 4096)
+        );
+        assert_eq!(b.output, Output::Log);
+        assert_eq!(
+            (b.output_max_size, b.output_keep, b.output_tail),
+            (10_000_000, 5, 32 * 1024)
+        );
+        let e = errors(
+            "[service.a]\ncommand = [\"x\"]\noutput = \"relative.log\"\n\
+             output_max_size = \"10 parsecs\"\noutput_tail = -1\n",
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].contains("not log, inherit, null or an absolute file path"),
+            "{e:?}"
+        );
+        assert!(e[1].contains("unknown unit"), "{e:?}");
+        assert!(e[2].contains("a size cannot be negative"), "{e:?}");
     }
 
     #[test]
