@@ -52,3 +52,28 @@ t=$SECONDS
 env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" \
   UPKEEP_TEST_BIN="$PWD/$arm" cargo test --quiet --test single_command
 took "arm64: single-command tests under qemu-user" $t
+
+# A multi-arch image: containers/multiarch/Containerfile, built and run for both platforms.
+t=$SECONDS
+native() { env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" "$@"; }
+native cargo build --release --quiet
+ctx=$(mktemp -d)
+conf=$(mktemp)
+cp containers/multiarch/Containerfile "$ctx/"
+cp "$arm" "$ctx/upkeep-arm64"
+cp target/release/upkeep "$ctx/upkeep-amd64"
+printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n' > "$conf"
+pod() { CONTAINERS_CONF="$conf" podman --runtime runc "$@"; }
+version="upkeep $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
+for arch in arm64 amd64; do
+  pod build --quiet --platform "linux/$arch" -t "localhost/upkeep-multiarch:$arch" "$ctx" >/dev/null
+  got=$(pod run --rm --platform "linux/$arch" "localhost/upkeep-multiarch:$arch")
+  [ "$got" = "$version" ] || { echo "cross: the $arch image said: $got" >&2; exit 1; }
+  set +e
+  pod run --rm --platform "linux/$arch" "localhost/upkeep-multiarch:$arch" /nonexistent 2>/dev/null
+  code=$?
+  set -e
+  [ "$code" -eq 127 ] || { echo "cross: $arch: a missing command gave $code, not 127" >&2; exit 1; }
+done
+rm -rf "$ctx" "$conf"
+took "multi-arch image: built and run for arm64 and amd64" $t
