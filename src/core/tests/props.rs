@@ -91,6 +91,8 @@ enum Op {
     WatchedRunning(bool),
     StrangerReaped,
     Shutdown,
+    /// Service k writes these bytes on its stdout or stderr.
+    Output(usize, bool, Vec<u8>),
 }
 
 fn exit() -> impl Strategy<Value = Exit> {
@@ -117,6 +119,8 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(Op::WatchedRunning),
         1 => Just(Op::StrangerReaped),
         1 => Just(Op::Shutdown),
+        2 => (0..n, any::<bool>(), prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..64))
+            .prop_map(|(k, e, b)| Op::Output(k, e, b)),
     ]
 }
 
@@ -389,6 +393,18 @@ impl World {
                 },
             ),
             Op::Shutdown => self.core.shutdown(self.now),
+            Op::Output(k, stderr, bytes) => {
+                let name = format!("s{}", k % self.specs.len().max(1));
+                if let Some(id) = self.core.live_named(&name) {
+                    let mut lines = 0;
+                    self.core
+                        .service_output(id, *stderr, bytes, &mut |_, _, line| {
+                            assert!(line.len() <= crate::core::output::MAX_LINE);
+                            lines += 1;
+                        });
+                    assert!(lines <= bytes.iter().filter(|&&b| b == b'\n').count());
+                }
+            }
         }
         if self.core.is_shutting_down() {
             // Spawns already queued by this very step (a start before the stop) are fine.
