@@ -5,14 +5,14 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
-use crate::core::output::escape_line;
+use crate::core::output::{LineSplitter, escape_line};
 
 /// A child's output pipe (a diagnostic's, a watch's start command's), read line by line into
 /// the log, each line prefixed with `label` ("web diagnose", "apache start").
 pub struct ChildOutput {
     label: String,
     pipe: std::fs::File,
-    partial: Vec<u8>,
+    lines: LineSplitter,
 }
 
 impl ChildOutput {
@@ -20,7 +20,7 @@ impl ChildOutput {
         ChildOutput {
             label,
             pipe: std::fs::File::from(read_end),
-            partial: Vec::new(),
+            lines: LineSplitter::default(),
         }
     }
 
@@ -35,16 +35,9 @@ impl ChildOutput {
             match self.pipe.read(&mut buf) {
                 Ok(0) => return false,
                 Ok(n) => {
-                    self.partial.extend_from_slice(buf.get(..n).unwrap_or(&[]));
-                    while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-                        let line: Vec<u8> = self.partial.drain(..=end).collect();
-                        self.log_line(&line);
-                    }
-                    // A line longer than this is logged in pieces rather than held forever.
-                    if self.partial.len() > 64 * 1024 {
-                        let line = std::mem::take(&mut self.partial);
-                        self.log_line(&line);
-                    }
+                    let label = &self.label;
+                    self.lines
+                        .feed(buf.get(..n).unwrap_or(&[]), |line| log_line(label, line));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
@@ -53,18 +46,17 @@ impl ChildOutput {
         }
     }
 
-    fn log_line(&self, line: &[u8]) {
-        let text = escape_line(line);
-        log::info!("{}: {}", self.label, String::from_utf8_lossy(&text));
-    }
-
+    /// The child has ended: what is left, a last line without a newline included.
     pub fn finish(mut self) {
         self.drain();
-        if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.log_line(&line);
-        }
+        let label = &self.label;
+        self.lines.flush(|line| log_line(label, line));
     }
+}
+
+fn log_line(label: &str, line: &[u8]) {
+    let text = escape_line(line);
+    log::info!("{label}: {}", String::from_utf8_lossy(&text));
 }
 
 /// A pipe for a child's output: both ends close-on-exec (the child gets the write end as
