@@ -27,3 +27,19 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --all-targets "$@"
+
+# The release binary (LTO, static) is what users run and the tests above do not: a service
+# with a `directory` (posix_spawn's chdir action) must start and say where it is.
+cargo build --release --quiet
+smoke=$(mktemp -d)
+printf '[service.smoke]\ncommand = ["sh", "-c", "pwd"]\ndirectory = "%s"\nrestart = "never"\ncritical = true\n' \
+  "$smoke" > "$smoke/upkeep.toml"
+if out=$(UPKEEP_SOCKET="$smoke/sock" timeout 20 target/release/upkeep -c "$smoke/upkeep.toml" 2>&1) \
+  && grep -q "smoke: $smoke\$" <<<"$out"; then
+  echo "release smoke test: 1 passed, 0 failed"
+else
+  echo "release smoke test failed:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+rm -rf "$smoke"
