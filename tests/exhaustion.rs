@@ -139,6 +139,7 @@ fn a_flooded_control_socket_holds_up_no_restart() {
         &sock
     )
     .is_ok()));
+    wait_log(&dir, "victim started, pid");
     // Slow-loris clients that send half a request and wait, and a flood of connections.
     let mut slow: Vec<UnixStream> = Vec::new();
     for _ in 0..32 {
