@@ -154,6 +154,9 @@ pub struct ReloadReport {
     pub changes: Vec<String>,
     /// `[supervisor]` keys that only a restart of upkeep applies.
     pub restart_needed: Vec<&'static str>,
+    /// The new `log_level`, when it changed: the runtime applies it at once and answers
+    /// with `Event::DebugLogging`, before any other event can be handled.
+    pub log_level: Option<Option<log::LevelFilter>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,8 +380,7 @@ impl Core {
             );
         }
         if settings.log_level != self.settings.log_level {
-            self.actions
-                .push_back(Action::SetLogLevel(settings.log_level));
+            report.log_level = Some(settings.log_level);
         }
         self.settings = settings;
         self.actions.push_back(Action::ReopenOutputs);

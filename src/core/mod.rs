@@ -114,8 +114,6 @@ pub enum Action {
     Scan,
     /// Re-read the config file and hand it to `Core::reload` (SIGHUP).
     Reload,
-    /// A reload changed `log_level`; answer with `Event::DebugLogging`.
-    SetLogLevel(Option<log::LevelFilter>),
     /// A service's last line, without a newline, once its process has died: to its sink.
     ServiceLine {
         id: ServiceId,

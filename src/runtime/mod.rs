@@ -311,13 +311,6 @@ fn carry_out(
         Action::Reload => {
             reload(core, ctl, now);
         }
-        Action::SetLogLevel(level) => {
-            crate::logging::set_level(ctl.verbosity, level);
-            core.handle_event(
-                now,
-                Event::DebugLogging(log::log_enabled!(log::Level::Debug)),
-            );
-        }
         Action::ServiceLine { id, stderr, line } => outputs.service_line(id, stderr, &line),
         Action::ReleaseOutput(id) => outputs.release(id),
         Action::ReopenOutputs => outputs.reopen_files(),
@@ -435,10 +428,17 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
     };
     enough_open_files(new.services.len());
     let reply = match core.reload(now, new) {
-        Ok(report) => ok_line(json!({
-            "changes": report.changes,
-            "restart_needed": report.restart_needed,
-        })),
+        Ok(report) => {
+            if let Some(level) = report.log_level {
+                crate::logging::set_level(ctl.verbosity, level);
+                let debug = log::log_enabled!(log::Level::Debug);
+                core.handle_event(now, Event::DebugLogging(debug));
+            }
+            ok_line(json!({
+                "changes": report.changes,
+                "restart_needed": report.restart_needed,
+            }))
+        }
         Err(e) => {
             log::warn!("reload: {e}; nothing changed");
             error_line(&format!("{e}; nothing changed"), &[])

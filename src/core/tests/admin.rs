@@ -270,3 +270,14 @@ fn status_names_and_health_are_one_enum() {
     assert!(Status::Done.healthy() && !Status::Down.healthy());
     assert_eq!(Status::parse("down"), Some(Status::Down));
 }
+
+#[test]
+fn reload_reports_a_new_log_level_for_the_runtime_to_apply_at_once() {
+    let mut sim = Sim::new(vec![svc("a")]);
+    let mut cfg = config(vec![svc("a")], Vec::new(), Duration::from_secs(30));
+    let same = sim.core.reload(sim.now, cfg.clone()).unwrap();
+    assert_eq!(same.log_level, None);
+    cfg.settings.log_level = Some(log::LevelFilter::Debug);
+    let changed = sim.core.reload(sim.now, cfg).unwrap();
+    assert_eq!(changed.log_level, Some(Some(log::LevelFilter::Debug)));
+}

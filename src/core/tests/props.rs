@@ -303,7 +303,6 @@ impl World {
             }
             Action::Exit(_) => self.exited = true,
             Action::KillAll(_)
-            | Action::SetLogLevel(_)
             | Action::ServiceLine { .. }
             | Action::ReleaseOutput(_)
             | Action::ReopenOutputs => {}
