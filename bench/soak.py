@@ -156,7 +156,11 @@ def main():
         time.sleep(rng.uniform(0.010, 0.050))
     alive = up.poll() is None
     time.sleep(1)
-    zombies = sum(1 for c in children(up.pid) if proc_stat(c)[0] == "Z") if alive else -1
+    # A crash-looper may have died this very instant: a zombie counts when it is still
+    # there, unreaped, half a second later.
+    def zombie_pids():
+        return {c for c in children(up.pid) if proc_stat(c)[0] == "Z"}
+    zombies = len(zombie_pids() & (time.sleep(0.5) or zombie_pids())) if alive else -1
     got, took = status()
     up.send_signal(signal.SIGTERM)
     try:
