@@ -12,3 +12,4 @@ fi
 cargo build --release --quiet
 mkdir -p target/bench
 gcc -O2 -o target/bench/stamp bench/stamp.c
+gcc -O2 -o target/bench/ideal bench/ideal.c

@@ -157,7 +157,16 @@ class Supervisord(Supervisor):
         return ["supervisord", "-c", cfg]
 
 
-KINDS = [Upkeep, Runit, S6, Daemontools, Supervisord]
+class Ideal(Supervisor):
+    """The floor, not a supervisor: bench/ideal.c, a blocking wait() and posix_spawn loop."""
+
+    name = "ideal (wait + posix_spawn loop)"
+
+    def argv(self):
+        return [os.path.join(os.path.dirname(STAMP), "ideal"), STAMP] + self.dirs
+
+
+KINDS = [Ideal, Upkeep, Runit, S6, Daemontools, Supervisord]
 
 
 def stamps(d):
