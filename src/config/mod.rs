@@ -106,6 +106,9 @@ pub struct Watch {
     pub start: Vec<String>,
     pub diagnose: Option<String>,
     pub interval: Option<Duration>,
+    /// A start command still running after this is killed (with its process group) and
+    /// counted as failed, so that a hanging one cannot block its watch for ever.
+    pub start_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +255,7 @@ const SERVICE_KEYS: &[&str] = &[
     "output_keep",
     "output_tail",
 ];
-const WATCH_KEYS: &[&str] = &["process", "start", "diagnose", "interval"];
+const WATCH_KEYS: &[&str] = &["process", "start", "diagnose", "interval", "start_timeout"];
 
 /// Collects errors with positions while the document is walked.
 pub(crate) struct Checker<'a> {
@@ -856,12 +859,16 @@ fn parse_watch(name: &str, item: &Item, checker: &mut Checker) -> Option<Watch> 
     }
     let diagnose = f.string("diagnose").filter(|d| !d.trim().is_empty());
     let interval = f.duration("interval");
+    let start_timeout = f
+        .duration("start_timeout")
+        .unwrap_or(Duration::from_secs(60));
     Some(Watch {
         name: name.to_string(),
         process: process?,
         start: start?,
         diagnose,
         interval,
+        start_timeout,
     })
 }
 

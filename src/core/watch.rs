@@ -11,9 +11,6 @@ use crate::types::{Exit, Grouping, ProcInfo, SpawnPlan, Stdio, fmt_duration, she
 /// A watch's diagnostic is killed after this long, and its start command runs anyway.
 pub const DIAGNOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `upkeep scan` kills a start command that runs longer than this and counts it failed.
-pub const SCAN_START_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The longest spacing between two start commands of a watch that stays missing.
 pub const SPACING_MAX: Duration = Duration::from_secs(3600);
 
@@ -47,14 +44,8 @@ pub fn is_running(name: &str, procs: &[ProcInfo], excluded: impl Fn(i32) -> bool
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     Idle,
-    Diagnosing {
-        pid: Option<i32>,
-        kill_at: Instant,
-    },
-    Starting {
-        pid: Option<i32>,
-        kill_at: Option<Instant>,
-    },
+    Diagnosing { pid: Option<i32>, kill_at: Instant },
+    Starting { pid: Option<i32>, kill_at: Instant },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,14 +197,8 @@ impl WatchRun {
                 out.kill_overdue(pid, Level::Info, text);
                 self.run_start(now, out);
             }
-            (
-                Phase::Starting {
-                    pid,
-                    kill_at: Some(at),
-                },
-                Input::Timeout,
-            ) if at <= now => {
-                let limit = fmt_duration(SCAN_START_TIMEOUT);
+            (Phase::Starting { pid, kill_at }, Input::Timeout) if kill_at <= now => {
+                let limit = fmt_duration(self.cfg.start_timeout);
                 let text = format!("{name} start command timed out after {limit}; killed");
                 out.kill_overdue(pid, Level::Warn, text);
                 self.start_failed = true;
@@ -293,7 +278,7 @@ impl WatchRun {
     fn run_start(&mut self, now: Instant, out: &mut Out) {
         self.phase = Phase::Starting {
             pid: None,
-            kill_at: self.scan_once.then_some(now + SCAN_START_TIMEOUT),
+            kill_at: now + self.cfg.start_timeout,
         };
         let label = format!("{} start", self.cfg.name);
         out.spawn(
@@ -322,7 +307,7 @@ impl WatchRun {
     pub fn command_deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Diagnosing { kill_at, .. } => Some(kill_at),
-            Phase::Starting { kill_at, .. } => kill_at,
+            Phase::Starting { kill_at, .. } => Some(kill_at),
             Phase::Idle => None,
         }
     }

@@ -265,6 +265,7 @@ pub fn watch_cfg(start: &str, diagnose: Option<&str>) -> Watch {
         start: crate::types::shell(start),
         diagnose: diagnose.map(str::to_string),
         interval: Some(ms(1000)),
+        start_timeout: Duration::from_secs(60),
     }
 }
 

@@ -175,3 +175,41 @@ fn a_failed_scan_starts_nothing_and_comes_back_an_interval_later() {
     assert!(format!("{acts:?}").contains("cannot read the process table (no /proc)"));
     assert_eq!(sup.poll_timeout(), Some(t1 + ms(1000)));
 }
+
+#[test]
+fn a_hanging_start_command_is_killed_at_its_timeout() {
+    let mut w = watch_cfg("apachectl start", None);
+    w.start_timeout = ms(5000);
+    let (mut sup, t0) = watcher(w);
+    let t1 = t0 + ms(1000);
+    sup.handle_timeout(t1);
+    actions(&mut sup);
+    sup.handle_event(t1, Event::ProcessTable(vec![]));
+    actions(&mut sup);
+    sup.handle_event(
+        t1,
+        Event::Spawned {
+            owner: Owner::Watch(wid(0, 0)),
+            pid: 70,
+        },
+    );
+    // Scans come and go while it hangs: never a second start command.
+    let t5 = t1 + ms(4999);
+    sup.handle_timeout(t5);
+    assert!(
+        !actions(&mut sup)
+            .iter()
+            .any(|a| matches!(a, Action::Kill { .. }))
+    );
+    let t6 = t1 + ms(5000);
+    sup.handle_timeout(t6);
+    let acts = actions(&mut sup);
+    assert!(acts.contains(&Action::Kill {
+        pid: 70,
+        sig: libc::SIGKILL,
+        group: true
+    }));
+    assert!(format!("{acts:?}").contains("apache start command timed out after 5s; killed"));
+    let rows = sup.status(t6, &[]).unwrap();
+    assert_ne!(row(&rows, "apache").status, Status::Starting);
+}
