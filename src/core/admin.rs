@@ -447,14 +447,7 @@ impl Core {
                 Target::Service(id) => self.feed_service(now, id, to_service),
                 Target::Watch(w) => {
                     if let Some(run) = self.watches.get_mut(&w) {
-                        run.handle(
-                            now,
-                            to_watch,
-                            &mut Out {
-                                actions: &mut self.actions,
-                                debug: self.debug,
-                            },
-                        );
+                        run.handle(now, to_watch, &mut out!(self));
                     }
                 }
                 Target::Main => {}

@@ -11,6 +11,17 @@
 //! action carries all the runtime needs to carry it out, so the runtime never reads the
 //! core back.
 
+/// The `Out` of a `Core`: a macro, not a method, so that it borrows only the two fields and
+/// the machines (other fields) can be borrowed beside it.
+macro_rules! out {
+    ($core:ident) => {
+        Out {
+            actions: &mut $core.actions,
+            debug: $core.debug,
+        }
+    };
+}
+
 mod admin;
 mod main_cmd;
 pub mod output;
@@ -354,10 +365,7 @@ impl Core {
         for id in due {
             self.feed_service(now, id, service::Input::Timeout);
         }
-        let mut out = Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        };
+        let mut out = out!(self);
         for run in self.watches.values_mut() {
             if run.command_deadline().is_some_and(|t| t <= now) {
                 run.handle(now, watch::Input::Timeout, &mut out);
@@ -420,10 +428,7 @@ impl Core {
         match owner {
             Owner::Main => {
                 let shutting_down = self.shutting_down();
-                let mut out = Out {
-                    actions: &mut self.actions,
-                    debug: self.debug,
-                };
+                let mut out = out!(self);
                 let Some(main) = self.main.as_mut() else {
                     out.bug(format!("{what:?} for a COMMAND that was not given"));
                     return;
@@ -465,10 +470,7 @@ impl Core {
                 self.feed_service(now, id, input);
             }
             Owner::Watch(id) => {
-                let mut out = Out {
-                    actions: &mut self.actions,
-                    debug: self.debug,
-                };
+                let mut out = out!(self);
                 let input = match what {
                     Routed::Spawned(pid) => watch::Input::Spawned(pid),
                     Routed::SpawnFailed(_, reason) => watch::Input::SpawnFailed(reason),
@@ -491,10 +493,7 @@ impl Core {
     /// Feeds one input to one service and acts on what it reports.
     fn feed_service(&mut self, now: Instant, id: ServiceId, input: service::Input) {
         let shutting_down = self.shutting_down();
-        let mut out = Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        };
+        let mut out = out!(self);
         let Some(svc) = self.services.get_mut(&id) else {
             // Gone after a reload removed it; a late answer about it means nothing now,
             // but a process spawned for it must not be left running.
@@ -559,10 +558,7 @@ impl Core {
             self.actions.push_back(Action::Reload);
             return;
         }
-        let mut out = Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        };
+        let mut out = out!(self);
         match self.main.as_mut() {
             Some(main) => main.forward(sig, &mut out),
             None => out.log(
@@ -583,10 +579,7 @@ impl Core {
         }
         let mut own: Vec<i32> = self.owners.keys().copied().collect();
         own.sort_unstable();
-        let mut out = Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        };
+        let mut out = out!(self);
         for run in self.watches.values_mut() {
             if run.scan_at().is_none_or(|t| t > now) {
                 continue;
@@ -653,10 +646,7 @@ impl Core {
         }
         let waiting = self.services.values().any(ServiceRun::is_waiting);
         if let (Some(main), false) = (self.main.as_mut(), waiting) {
-            main.start(&mut Out {
-                actions: &mut self.actions,
-                debug: self.debug,
-            });
+            main.start(&mut out!(self));
         }
     }
 
@@ -693,10 +683,7 @@ impl Core {
             }
             Lifecycle::Sweeping { .. } | Lifecycle::Exited => return,
         }
-        let mut out = Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        };
+        let mut out = out!(self);
         if let Some(main) = self.main.as_mut() {
             main.terminate(sig.unwrap_or(libc::SIGTERM), &mut out);
         }
@@ -729,10 +716,7 @@ impl Core {
 
     fn kill_everything(&mut self, now: Instant) {
         if let Some(main) = self.main.as_mut() {
-            main.kill(&mut Out {
-                actions: &mut self.actions,
-                debug: self.debug,
-            });
+            main.kill(&mut out!(self));
         }
         let ids: Vec<ServiceId> = self.services.keys().copied().collect();
         for id in ids {
@@ -811,11 +795,7 @@ impl Core {
     }
 
     fn log(&mut self, level: Level, text: String) {
-        Out {
-            actions: &mut self.actions,
-            debug: self.debug,
-        }
-        .log(level, text);
+        out!(self).log(level, text);
     }
 }
 
