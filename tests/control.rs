@@ -15,30 +15,9 @@ use serde_json::Value;
 
 /// `upkeep -c DIR/upkeep.toml` serving DIR/sock, log in DIR/log; waits for the socket.
 fn start(dir: &TempDir, services: &str) -> Running {
-    let sock = dir.path("sock");
-    let cfg = dir.write(
-        "upkeep.toml",
-        &format!(
-            "[supervisor]\ncontrol_socket = {:?}\n{services}",
-            sock.display()
-        ),
-    );
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .env_remove("UPKEEP_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_for(Duration::from_secs(10), || UnixStream::connect(&sock)
-            .is_ok()),
-        "no socket; log:\n{}",
-        dir.read("log")
-    );
-    Running(child)
+    let up = spawn_logged(dir, &socket_config(dir, services), &[]);
+    wait_socket(dir);
+    up
 }
 
 /// `upkeep ARGS... -c DIR/upkeep.toml`: (exit code, stdout, stderr).
@@ -553,14 +532,9 @@ fn the_socket_is_found_through_the_environment() {
 #[test]
 fn a_stderr_nobody_reads_holds_up_nothing() {
     let dir = TempDir::new("ctl-stall");
-    let sock = dir.path("sock");
-    let cfg = dir.write(
-        "upkeep.toml",
-        &format!(
-            "[supervisor]\ncontrol_socket = {:?}\n[service.loop]\ncommand = \"exit 1\"\n\
-             restart_delay = \"1ms\"\nrestart_delay_max = \"1ms\"\n",
-            sock.display()
-        ),
+    let cfg = socket_config(
+        &dir,
+        "[service.loop]\ncommand = \"exit 1\"\nrestart_delay = \"1ms\"\nrestart_delay_max = \"1ms\"\n",
     );
     // A pipe whose read end stays open and is never read: the 64 KiB pipe fills in well
     // under a second of crash loop, and a blocking write would stop upkeep there.
@@ -575,10 +549,7 @@ fn a_stderr_nobody_reads_holds_up_nothing() {
         .spawn()
         .unwrap();
     let up = Running(child);
-    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
-        &sock
-    )
-    .is_ok()));
+    wait_socket(&dir);
     let restarts = || {
         status_json(&dir)["services"][0]["restarts"]
             .as_u64()
@@ -681,23 +652,9 @@ fn a_reload_of_a_fifo_a_directory_or_a_huge_file_changes_nothing() {
 fn out_of_descriptors_the_listener_rests_and_says_so_once() {
     let dir = TempDir::new("ctl-emfile");
     let sock = dir.path("sock");
-    let cfg = dir.write(
-        "upkeep.toml",
-        &format!("[supervisor]\ncontrol_socket = {:?}\n{TWO}", sock.display()),
-    );
-    let child = Command::new("prlimit")
-        .args(["--nofile=32:32", BIN, "-c"])
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    let _up = Running(child);
-    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
-        &sock
-    )
-    .is_ok()));
+    let cfg = socket_config(&dir, TWO);
+    let _up = spawn_logged(&dir, &cfg, &["prlimit", "--nofile=32:32"]);
+    wait_socket(&dir);
     std::thread::sleep(Duration::from_millis(300));
     // More silent clients than upkeep has descriptors left.
     let held: Vec<UnixStream> = (0..40)

@@ -14,34 +14,12 @@ use std::time::Duration;
 
 use common::*;
 
-fn config(dir: &TempDir, services: &str) -> std::path::PathBuf {
-    dir.write(
-        "upkeep.toml",
-        &format!(
-            "[supervisor]\ncontrol_socket = {:?}\n{services}",
-            dir.path("sock").display()
-        ),
-    )
-}
-
 fn status_ok(dir: &TempDir) -> bool {
     Command::new(BIN)
         .args(["status", "--json", "--socket"])
         .arg(dir.path("sock"))
         .output()
         .is_ok_and(|o| !o.stdout.is_empty())
-}
-
-fn log(dir: &TempDir) -> String {
-    String::from_utf8_lossy(&std::fs::read(dir.path("log")).unwrap_or_default()).into_owned()
-}
-
-fn wait_log(dir: &TempDir, needle: &str) {
-    assert!(
-        wait_for(Duration::from_secs(15), || log(dir).contains(needle)),
-        "{needle:?} not in log:\n{}",
-        log(dir)
-    );
 }
 
 #[test]
@@ -52,28 +30,20 @@ fn too_few_descriptors_spawns_fail_are_retried_and_status_answers() {
             format!("[service.s{k}]\ncommand = \"exec sleep 1000\"\nrestart_delay = \"50ms\"\n")
         })
         .collect();
-    let cfg = config(&dir, &services);
+    let cfg = socket_config(&dir, &services);
     // 32 descriptors: four pipe ends per service do not fit twelve services.
-    let child = Command::new("prlimit")
-        .args(["--nofile=32:32", BIN, "-c"])
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    let _up = Running(child);
+    let _up = spawn_logged(&dir, &cfg, &["prlimit", "--nofile=32:32"]);
     wait_log(&dir, "Too many open files");
     wait_log(&dir, "restarting in");
     assert!(
         wait_for(Duration::from_secs(10), || status_ok(&dir)),
         "{}",
-        log(&dir)
+        log_of(&dir)
     );
     assert!(
-        log(&dir).contains("started, pid"),
+        log_of(&dir).contains("started, pid"),
         "some services run:\n{}",
-        log(&dir)
+        log_of(&dir)
     );
 }
 
@@ -86,7 +56,7 @@ fn fork_failing_is_logged_and_retried() {
             format!("[service.s{k}]\ncommand = [\"sleep\", \"1000\"]\nrestart_delay = \"100ms\"\n")
         })
         .collect();
-    let cfg = config(&dir, &services);
+    let cfg = socket_config(&dir, &services);
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
     let log_file = std::fs::OpenOptions::new()
         .create(true)
@@ -108,37 +78,26 @@ fn fork_failing_is_logged_and_retried() {
     let _up = Running(child);
     wait_log(&dir, "cannot start sleep");
     assert!(
-        wait_for(Duration::from_secs(5), || log(&dir)
+        wait_for(Duration::from_secs(5), || log_of(&dir)
             .matches("cannot start sleep")
             .count()
             >= 3),
         "retried:\n{}",
-        log(&dir)
+        log_of(&dir)
     );
-    assert!(log(&dir).contains("restarting in"), "{}", log(&dir));
+    assert!(log_of(&dir).contains("restarting in"), "{}", log_of(&dir));
 }
 
 #[test]
 fn a_flooded_control_socket_holds_up_no_restart() {
     let dir = TempDir::new("ex-flood");
-    let cfg = config(
+    let cfg = socket_config(
         &dir,
         "[service.victim]\ncommand = \"exec sleep 1000\"\nrestart_delay = \"1ms\"\n",
     );
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    let _up = Running(child);
+    let _up = spawn_logged(&dir, &cfg, &[]);
     let sock = dir.path("sock");
-    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
-        &sock
-    )
-    .is_ok()));
+    wait_socket(&dir);
     wait_log(&dir, "victim started, pid");
     // Slow-loris clients that send half a request and wait, and a flood of connections.
     let mut slow: Vec<UnixStream> = Vec::new();
@@ -157,7 +116,7 @@ fn a_flooded_control_socket_holds_up_no_restart() {
         }
     });
     let pid_of = || {
-        log(&dir).lines().rev().find_map(|l| {
+        log_of(&dir).lines().rev().find_map(|l| {
             l.split("victim started, pid ")
                 .nth(1)
                 .map(|p| p.trim().to_string())
@@ -170,7 +129,7 @@ fn a_flooded_control_socket_holds_up_no_restart() {
             wait_for(Duration::from_secs(5), || pid_of()
                 .is_some_and(|p| p != before)),
             "no restart under the flood:\n{}",
-            log(&dir)
+            log_of(&dir)
         );
     }
     flood.join().unwrap();
@@ -181,16 +140,8 @@ fn a_flooded_control_socket_holds_up_no_restart() {
 #[test]
 fn a_config_replaced_by_garbage_changes_nothing_on_reload() {
     let dir = TempDir::new("ex-garbage");
-    let cfg = config(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    let up = Running(child);
+    let cfg = socket_config(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
+    let up = spawn_logged(&dir, &cfg, &[]);
     wait_log(&dir, "a started, pid");
     let garbage: Vec<u8> = (0..100_000u32)
         .map(|k| (k.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -199,7 +150,7 @@ fn a_config_replaced_by_garbage_changes_nothing_on_reload() {
     kill(up.0.id() as i32, libc::SIGHUP);
     wait_log(&dir, "reload: the config is invalid; nothing changed");
     assert!(status_ok(&dir));
-    assert_eq!(log(&dir).matches("a started, pid").count(), 1);
+    assert_eq!(log_of(&dir).matches("a started, pid").count(), 1);
 }
 
 #[test]
@@ -207,24 +158,16 @@ fn a_services_binary_deleted_while_it_runs_is_retried_until_it_is_back() {
     let dir = TempDir::new("ex-deleted");
     let binary = dir.path("mysleep");
     std::fs::copy("/bin/sleep", &binary).unwrap();
-    let cfg = config(
+    let cfg = socket_config(
         &dir,
         &format!(
             "[service.gone]\ncommand = [\"{}\", \"1000\"]\nrestart_delay = \"50ms\"\nrestart_delay_max = \"200ms\"\n",
             binary.display()
         ),
     );
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    let _up = Running(child);
+    let _up = spawn_logged(&dir, &cfg, &[]);
     wait_log(&dir, "gone started, pid");
-    let pid: i32 = log(&dir)
+    let pid: i32 = log_of(&dir)
         .split("gone started, pid ")
         .nth(1)
         .unwrap()
@@ -234,7 +177,7 @@ fn a_services_binary_deleted_while_it_runs_is_retried_until_it_is_back() {
     std::fs::remove_file(&binary).unwrap();
     kill(pid, libc::SIGKILL);
     wait_log(&dir, "cannot start");
-    assert!(wait_for(Duration::from_secs(5), || log(&dir)
+    assert!(wait_for(Duration::from_secs(5), || log_of(&dir)
         .matches("gone: cannot start")
         .count()
         >= 3));
@@ -242,12 +185,12 @@ fn a_services_binary_deleted_while_it_runs_is_retried_until_it_is_back() {
     // Back in place: the next attempt starts it.
     std::fs::copy("/bin/sleep", &binary).unwrap();
     assert!(
-        wait_for(Duration::from_secs(5), || log(&dir)
+        wait_for(Duration::from_secs(5), || log_of(&dir)
             .matches("gone started, pid")
             .count()
             == 2),
         "{}",
-        log(&dir)
+        log_of(&dir)
     );
 }
 

@@ -5,7 +5,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -14,42 +13,9 @@ use common::*;
 /// `upkeep -c DIR/upkeep.toml` with `services`, serving DIR/sock, its log in DIR/log,
 /// TMPDIR in DIR.
 fn start(dir: &TempDir, services: &str) -> Running {
-    let sock = dir.path("sock");
-    let cfg = dir.write(
-        "upkeep.toml",
-        &format!(
-            "[supervisor]\ncontrol_socket = {:?}\n{services}",
-            sock.display()
-        ),
-    );
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .env_remove("UPKEEP_SOCKET")
-        .env("TMPDIR", &dir.0)
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
-        .spawn()
-        .unwrap();
-    assert!(wait_for(Duration::from_secs(10), || UnixStream::connect(
-        &sock
-    )
-    .is_ok()));
-    Running(child)
-}
-
-/// The log, lossily: it may hold what services wrote that is not UTF-8.
-fn log(dir: &TempDir) -> String {
-    String::from_utf8_lossy(&std::fs::read(dir.path("log")).unwrap_or_default()).into_owned()
-}
-
-fn wait_log(dir: &TempDir, needle: &str) {
-    assert!(
-        wait_for(Duration::from_secs(10), || log(dir).contains(needle)),
-        "{needle:?} not in log:\n{}",
-        log(dir)
-    );
+    let up = spawn_logged(dir, &socket_config(dir, services), &[]);
+    wait_socket(dir);
+    up
 }
 
 /// `upkeep ARGS --socket DIR/sock`: (exit code, stdout, stderr).
@@ -80,7 +46,7 @@ diagnose = "echo tail in $UPKEEP_OUTPUT_TAIL; cat \"$UPKEEP_OUTPUT_TAIL\""
 "#,
     );
     wait_log(&dir, "web diagnose: no newline");
-    let text = log(&dir);
+    let text = log_of(&dir);
     let at = |needle: &str| {
         text.find(needle)
             .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
@@ -147,7 +113,7 @@ restart = "never"
         ),
     );
     wait_log(&dir, "web: from the leftover");
-    let text = log(&dir);
+    let text = log_of(&dir);
     assert!(
         text.find("web exited with status 3").unwrap()
             < text.find("web: from the leftover").unwrap(),
@@ -191,7 +157,7 @@ output_keep = 2
         }
     }
     assert!(
-        !log(&dir).contains("tick"),
+        !log_of(&dir).contains("tick"),
         "file output stays out of the log"
     );
     // An external logrotate moves the file away, then asks for a reload.
@@ -260,7 +226,7 @@ command = ["sleep", "1000"]
                 now != 0 && now != before
             }),
             "victim not restarted:\n{}",
-            log(&dir)
+            log_of(&dir)
         );
     }
     assert!(
@@ -316,7 +282,7 @@ output = "{small}/web.log"
         .unwrap();
     let _up = Running(child);
     wait_log(&dir, "dropped");
-    let text = log(&dir);
+    let text = log_of(&dir);
     assert_eq!(
         text.matches("cannot write to").count(),
         1,

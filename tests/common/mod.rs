@@ -210,3 +210,64 @@ pub fn cmd(prog: &str) -> Command {
     c.env("UPKEEP_SOCKET", sock);
     c
 }
+
+/// DIR/upkeep.toml: `services`, served on the control socket DIR/sock.
+pub fn socket_config(dir: &TempDir, services: &str) -> PathBuf {
+    dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\ncontrol_socket = {:?}\n{services}",
+            dir.path("sock").display()
+        ),
+    )
+}
+
+/// Starts `WRAPPER... upkeep -c CONFIG` (a wrapper such as `prlimit --nofile=32:32`) with
+/// its log in DIR/log, TMPDIR in DIR, and neither UPKEEP_LOG nor UPKEEP_SOCKET inherited.
+pub fn spawn_logged(dir: &TempDir, config: &Path, wrapper: &[&str]) -> Running {
+    let mut command = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    };
+    let child = command
+        .arg("-c")
+        .arg(config)
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .env("TMPDIR", &dir.0)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    Running(child)
+}
+
+/// DIR/log, lossily: it may hold what services wrote that is not UTF-8.
+pub fn log_of(dir: &TempDir) -> String {
+    String::from_utf8_lossy(&std::fs::read(dir.path("log")).unwrap_or_default()).into_owned()
+}
+
+/// Waits (10 s at most) for `needle` in DIR/log.
+pub fn wait_log(dir: &TempDir, needle: &str) {
+    assert!(
+        wait_for(Duration::from_secs(10), || log_of(dir).contains(needle)),
+        "{needle:?} not in log:\n{}",
+        log_of(dir)
+    );
+}
+
+/// Waits (10 s at most) until DIR/sock accepts connections.
+pub fn wait_socket(dir: &TempDir) {
+    let sock = dir.path("sock");
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            std::os::unix::net::UnixStream::connect(&sock).is_ok()
+        }),
+        "no socket; log:\n{}",
+        log_of(dir)
+    );
+}
