@@ -13,13 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-/// `upkeep -c DIR/upkeep.toml` serving DIR/sock, log in DIR/log; waits for the socket.
-fn start(dir: &TempDir, services: &str) -> Running {
-    let up = spawn_logged(dir, &socket_config(dir, services), &[]);
-    wait_socket(dir);
-    up
-}
-
 /// `upkeep ARGS... -c DIR/upkeep.toml`: (exit code, stdout, stderr).
 fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
@@ -89,7 +82,7 @@ command = "exec sleep 2000"
 #[test]
 fn status_table_json_and_exit_codes() {
     let dir = TempDir::new("ctl-status");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         r#"
 [service.web]
@@ -153,7 +146,7 @@ give_up_after = 1
 #[test]
 fn stop_start_restart() {
     let dir = TempDir::new("ctl-stop");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let web = pid_of(&dir, "web");
     let db = pid_of(&dir, "db");
 
@@ -193,7 +186,7 @@ fn stop_start_restart() {
 fn signals_reach_the_service_and_stop_cont_pause_it() {
     let dir = TempDir::new("ctl-signal");
     let d = dir.0.display();
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         &format!(
             r#"
@@ -220,7 +213,7 @@ command = "trap 'echo hup >> {d}/got' HUP; while :; do sleep 0.1; done"
 #[test]
 fn reload_changes_only_what_changed() {
     let dir = TempDir::new("ctl-reload");
-    let up = start(
+    let up = start_on_socket(
         &dir,
         r#"
 [service.keep]
@@ -308,7 +301,7 @@ command = "exec sleep 1003"
 #[test]
 fn reload_to_log_level_debug_turns_on_debug_lines() {
     let dir = TempDir::new("ctl-debug");
-    let up = start(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
+    let up = start_on_socket(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
     let sock = dir.path("sock");
     let with_level = |level: &str| {
         dir.write(
@@ -339,7 +332,7 @@ fn reload_to_log_level_debug_turns_on_debug_lines() {
 #[test]
 fn a_reload_in_the_same_wake_up_as_a_stop_is_applied() {
     let dir = TempDir::new("ctl-hup-stop");
-    let up = start(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
+    let up = start_on_socket(&dir, "[service.a]\ncommand = \"exec sleep 1000\"\n");
     let sock = dir.path("sock");
     dir.write(
         "upkeep.toml",
@@ -376,7 +369,7 @@ fn a_reload_in_the_same_wake_up_as_a_stop_is_applied() {
 #[test]
 fn socket_is_private_and_strangers_are_refused() {
     let dir = TempDir::new("ctl-perm");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let sock = dir.path("sock");
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -405,7 +398,7 @@ fn socket_is_private_and_strangers_are_refused() {
 #[test]
 fn bad_clients_block_neither_status_nor_restarts() {
     let dir = TempDir::new("ctl-abuse");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let sock = dir.path("sock");
     let web = pid_of(&dir, "web");
 
@@ -463,7 +456,7 @@ fn bad_clients_block_neither_status_nor_restarts() {
 #[test]
 fn shutdown_stops_everything_and_waits() {
     let dir = TempDir::new("ctl-shutdown");
-    let mut up = start(
+    let mut up = start_on_socket(
         &dir,
         r#"
 [service.db]
@@ -495,7 +488,7 @@ fn stale_socket_is_replaced_and_a_live_one_refused() {
     // A socket file nobody listens on, as a killed upkeep leaves behind.
     drop(std::os::unix::net::UnixListener::bind(dir.path("sock")).unwrap());
     assert!(dir.path("sock").exists());
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     assert_eq!(client(&dir, &["status"]).0, 0);
     // A second upkeep on the same socket: a clear error, exit 2, the first one untouched.
     let out = Command::new(BIN)
@@ -513,7 +506,7 @@ fn stale_socket_is_replaced_and_a_live_one_refused() {
 #[test]
 fn the_socket_is_found_through_the_environment() {
     let dir = TempDir::new("ctl-env");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let out = Command::new(BIN)
         .args(["status", "-c", "/nonexistent.toml"])
         .env("UPKEEP_SOCKET", dir.path("sock"))
@@ -584,9 +577,9 @@ fn a_stderr_nobody_reads_holds_up_nothing() {
 #[test]
 fn a_full_socket_answers_busy_and_the_client_says_so() {
     let dir = TempDir::new("ctl-full");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let sock = dir.path("sock");
-    // start() probed the socket: let upkeep see those probes hang up first.
+    // start_on_socket() probed the socket: let upkeep see those probes hang up first.
     std::thread::sleep(Duration::from_millis(300));
     // 64 silent clients fill the server's table (they would time out after 2 s).
     let held: Vec<UnixStream> = (0..64)
@@ -608,7 +601,7 @@ fn a_full_socket_answers_busy_and_the_client_says_so() {
 #[test]
 fn a_reload_of_a_fifo_a_directory_or_a_huge_file_changes_nothing() {
     let dir = TempDir::new("ctl-fifo");
-    let _up = start(&dir, TWO);
+    let _up = start_on_socket(&dir, TWO);
     let web = pid_of(&dir, "web");
     let cfg = dir.path("upkeep.toml");
     let replace_with = |make: &dyn Fn()| {

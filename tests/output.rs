@@ -10,14 +10,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// `upkeep -c DIR/upkeep.toml` with `services`, serving DIR/sock, its log in DIR/log,
-/// TMPDIR in DIR.
-fn start(dir: &TempDir, services: &str) -> Running {
-    let up = spawn_logged(dir, &socket_config(dir, services), &[]);
-    wait_socket(dir);
-    up
-}
-
 /// `upkeep ARGS --socket DIR/sock`: (exit code, stdout, stderr).
 fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
@@ -36,7 +28,7 @@ fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
 #[test]
 fn lines_are_labelled_and_the_death_line_quotes_the_last_one() {
     let dir = TempDir::new("out-label");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         r#"
 [service.web]
@@ -79,7 +71,7 @@ diagnose = "echo tail in $UPKEEP_OUTPUT_TAIL; cat \"$UPKEEP_OUTPUT_TAIL\""
 #[test]
 fn a_long_line_is_split_and_bytes_pass_unchanged() {
     let dir = TempDir::new("out-long");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         r#"
 [service.web]
@@ -101,7 +93,7 @@ fn a_leftover_still_writing_is_read_after_its_service_died() {
     let dir = TempDir::new("out-leftover");
     // The service dies once its leftover ignores TERM (the stop signal its group gets).
     let ready = dir.path("ready");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         &format!(
             r#"
@@ -125,7 +117,7 @@ restart = "never"
 fn output_files_are_timestamped_rotated_and_reopened_on_reload() {
     let dir = TempDir::new("out-file");
     let file = dir.path("web.log");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         &format!(
             r#"
@@ -171,7 +163,7 @@ output_keep = 2
 #[test]
 fn logs_prints_the_tail_also_after_a_stop() {
     let dir = TempDir::new("out-logs");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         r#"
 [service.web]
@@ -196,7 +188,7 @@ command = "for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; exec sleep 
 #[test]
 fn a_flat_out_writer_does_not_hold_up_another_services_restart() {
     let dir = TempDir::new("out-flat");
-    let _up = start(
+    let _up = start_on_socket(
         &dir,
         &format!(
             r#"

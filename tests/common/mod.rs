@@ -271,3 +271,11 @@ pub fn wait_socket(dir: &TempDir) {
         log_of(dir)
     );
 }
+
+/// `upkeep -c DIR/upkeep.toml` with `services`, serving DIR/sock, its log in DIR/log;
+/// returns once the socket answers.
+pub fn start_on_socket(dir: &TempDir, services: &str) -> Running {
+    let up = spawn_logged(dir, &socket_config(dir, services), &[]);
+    wait_socket(dir);
+    up
+}
