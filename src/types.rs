@@ -125,6 +125,8 @@ pub struct SpawnPlan {
     /// A diagnostic's copy of its service's recent output: the runtime writes it to a file
     /// named in `UPKEEP_OUTPUT_TAIL`, removed once the diagnostic has ended.
     pub output_tail: Option<Vec<u8>>,
+    /// A service that tells upkeep when it is ready: the runtime sets up the channel.
+    pub notify: Option<Notify>,
 }
 
 impl SpawnPlan {
@@ -138,8 +140,31 @@ impl SpawnPlan {
             stdin_null: true,
             stdio: Stdio::Inherit,
             output_tail: None,
+            notify: None,
         }
     }
+}
+
+/// How a service says it is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    /// `READY=1` in a datagram to the socket named in `$NOTIFY_SOCKET` (sd_notify).
+    Systemd,
+    /// A newline written to this descriptor (s6's notification-fd).
+    Fd(i32),
+}
+
+/// A check made over the network, by the runtime, without blocking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetProbe {
+    /// Passes once a TCP connection succeeds.
+    Tcp(std::net::SocketAddr),
+    /// Passes on a 2xx or 3xx answer to `GET path` (HTTP/1.1, `Host: host`).
+    Http {
+        addr: std::net::SocketAddr,
+        host: String,
+        path: String,
+    },
 }
 
 /// The argv that runs `script` with the shell: the one place `/bin/sh -c` is written.

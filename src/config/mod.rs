@@ -11,9 +11,11 @@ use std::time::Duration;
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 pub mod accounts;
+mod checks;
 mod graph;
 mod units;
 
+pub use checks::{Check, Health, Ready, ReadyWay};
 pub use graph::start_order;
 use graph::{check_after, find_cycle};
 pub use units::{parse_duration, parse_size};
@@ -85,6 +87,9 @@ pub struct Service {
     pub output_keep: u32,
     /// Bytes of recent output kept in memory (`upkeep logs`, death lines).
     pub output_tail: usize,
+    /// When it can be used; None: as soon as it is started.
+    pub ready: Option<Ready>,
+    pub health: Option<Health>,
 }
 
 /// A service's `output`.
@@ -254,6 +259,8 @@ const SERVICE_KEYS: &[&str] = &[
     "output_max_size",
     "output_keep",
     "output_tail",
+    "ready",
+    "health",
 ];
 const WATCH_KEYS: &[&str] = &["process", "start", "diagnose", "interval", "start_timeout"];
 
@@ -316,9 +323,16 @@ struct Fields<'t, 'c, 'a> {
     table: &'t dyn TableLike,
     checker: &'c mut Checker<'a>,
     what: String,
+    /// The sub-table's name and a dot ("ready."), or nothing.
+    prefix: &'static str,
 }
 
 impl<'t> Fields<'t, '_, '_> {
+    /// How messages name `key`: "service `db` `ready.tcp`".
+    fn name(&self, key: &str) -> String {
+        format!("{} `{}{key}`", self.what, self.prefix)
+    }
+
     fn item(&self, key: &str) -> Option<&'t Item> {
         let table: &'t dyn TableLike = self.table;
         table.get(key).filter(|i| !i.is_none())
@@ -329,7 +343,7 @@ impl<'t> Fields<'t, '_, '_> {
         let got = type_name(&item);
         self.checker.error(
             span_of(&item),
-            format!("{} `{key}`: expected {want}, found {got}", self.what),
+            format!("{}: expected {want}, found {got}", self.name(key)),
         );
     }
 
@@ -396,8 +410,7 @@ impl<'t> Fields<'t, '_, '_> {
         match parsed {
             Ok(v) => Some(v),
             Err(e) => {
-                let what = self.what.clone();
-                self.checker.error(span, format!("{what} `{key}`: {e}"));
+                self.checker.error(span, format!("{}: {e}", self.name(key)));
                 None
             }
         }
@@ -416,9 +429,8 @@ impl<'t> Fields<'t, '_, '_> {
         };
         let sig = signame::parse(&text);
         if sig.is_none() {
-            let what = self.what.clone();
             self.checker
-                .error(span, format!("{what} `{key}`: unknown signal {text:?}"));
+                .error(span, format!("{}: unknown signal {text:?}", self.name(key)));
         }
         sig
     }
@@ -440,10 +452,12 @@ impl<'t> Fields<'t, '_, '_> {
                     a.iter().map(|v| v.as_str().map(str::to_string)).collect();
                 match words {
                     None => {
-                        let what = self.what.clone();
                         self.checker.error(
                             span,
-                            format!("{what} `{key}`: every word of the command must be a string"),
+                            format!(
+                                "{}: every word of the command must be a string",
+                                self.name(key)
+                            ),
                         );
                         return None;
                     }
@@ -460,9 +474,8 @@ impl<'t> Fields<'t, '_, '_> {
             }
         };
         if argv.is_none() {
-            let what = self.what.clone();
             self.checker
-                .error(span, format!("{what} `{key}`: the command is empty"));
+                .error(span, format!("{}: the command is empty", self.name(key)));
         }
         argv
     }
@@ -481,9 +494,8 @@ impl<'t> Fields<'t, '_, '_> {
             match v.as_str() {
                 Some(s) => out.push((s.to_string(), v.span())),
                 None => {
-                    let what = self.what.clone();
                     self.checker
-                        .error(v.span(), format!("{what} `{key}`: expected a string"));
+                        .error(v.span(), format!("{}: expected a string", self.name(key)));
                 }
             }
         }
@@ -503,11 +515,11 @@ impl<'t> Fields<'t, '_, '_> {
                 Item::Value(Value::Integer(n)) => n.value().to_string(),
                 Item::Value(Value::Boolean(b)) => b.value().to_string(),
                 _ => {
-                    let what = self.what.clone();
                     self.checker.error(
                         span_of(v),
                         format!(
-                            "{what} `{key}.{k}`: expected a string, found {}",
+                            "{}: expected a string, found {}",
+                            self.name(&format!("{key}.{k}")),
                             type_name(v)
                         ),
                     );
@@ -642,6 +654,7 @@ fn parse_settings(item: Option<&Item>, checker: &mut Checker) -> Settings {
         table,
         checker,
         what: "[supervisor]".into(),
+        prefix: "",
     };
     if let Some(d) = f.duration("scan_interval") {
         if d.is_zero() {
@@ -696,6 +709,7 @@ fn parse_service(
         table,
         checker,
         what: what.clone(),
+        prefix: "",
     };
     let command = f.command("command");
     if f.item("command").is_none() {
@@ -796,6 +810,8 @@ fn parse_service(
             }
         }
     }
+    let ready = checks::parse_ready(name, table.get("ready"), f.checker);
+    let health = checks::parse_health(name, table.get("health"), f.checker);
     let names = after.iter().map(|(n, _)| n.clone()).collect();
     let service = command.map(|command| Service {
         name: name.to_string(),
@@ -818,6 +834,8 @@ fn parse_service(
         output_max_size,
         output_keep,
         output_tail,
+        ready,
+        health,
     });
     (service, after)
 }
@@ -837,6 +855,7 @@ fn parse_watch(name: &str, item: &Item, checker: &mut Checker) -> Option<Watch> 
         table,
         checker,
         what: what.clone(),
+        prefix: "",
     };
     let process = f.string("process");
     if f.item("process").is_none() {
@@ -900,6 +919,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{NetProbe, Notify};
 
     #[test]
     fn control_socket_is_found_even_in_a_broken_config() {
@@ -1037,6 +1057,67 @@ after = ["db"]
         );
         assert!(e[1].contains("unknown unit"), "{e:?}");
         assert!(e[2].contains("a size cannot be negative"), "{e:?}");
+    }
+
+    #[test]
+    fn ready_and_health_tables() {
+        let c = ok(
+            "[service.db]\ncommand = [\"x\"]\nready.tcp = \"127.0.0.1:5432\"\n\
+             ready.interval = \"50ms\"\n\
+             [service.web]\ncommand = [\"x\"]\nready.notify = \"fd:3\"\n\
+             [service.web.health]\nhttp = \"http://localhost:8080/healthz\"\nretries = 2\n\
+             start_period = \"1s\"\n\
+             [service.plain]\ncommand = [\"x\"]\n",
+        );
+        let [db, web, plain] = &c.services[..] else {
+            panic!("three services")
+        };
+        let ready = db.ready.as_ref().unwrap();
+        assert_eq!(
+            ready.way,
+            ReadyWay::Check(Check::Net(NetProbe::Tcp("127.0.0.1:5432".parse().unwrap())))
+        );
+        assert_eq!(
+            (ready.interval, ready.timeout),
+            (Duration::from_millis(50), Duration::from_secs(60))
+        );
+        assert_eq!(
+            web.ready.as_ref().unwrap().way,
+            ReadyWay::Notify(Notify::Fd(3))
+        );
+        let health = web.health.as_ref().unwrap();
+        assert_eq!(
+            (health.retries, health.start_period),
+            (2, Duration::from_secs(1))
+        );
+        assert_eq!(
+            (health.interval, health.timeout),
+            (Duration::from_secs(10), Duration::from_secs(5))
+        );
+        assert!(plain.ready.is_none() && plain.health.is_none());
+
+        let e = errors(
+            "[service.a]\ncommand = [\"x\"]\nready.tcp = \"db:5432\"\n\
+             health.tcp = \"127.0.0.1:1\"\nhealth.command = \"true\"\nhealth.retries = 0\n\
+             [service.b]\ncommand = [\"x\"]\nready.interval = \"0s\"\nready.bogus = 1\n\
+             ready.http = \"https://127.0.0.1/\"\nready.notify = \"fd:2\"\n",
+        );
+        let all = e.join("\n");
+        for want in [
+            "`ready.tcp`: \"db:5432\": the host must be an IP address",
+            "service `a` `health`: give only one of tcp, http or command",
+            "`health.retries`: must be 1 or more",
+            "unknown key `bogus` in [service.b.ready]",
+            "`ready.interval`: must be more than 0",
+            "`ready.notify`: \"fd:2\": the descriptor must be",
+            "service `b` `ready`: give only one of tcp, http, command or notify",
+        ] {
+            assert!(all.contains(want), "{want:?} not in:\n{all}");
+        }
+        let e = errors("[service.a]\ncommand = [\"x\"]\nready = 5\n");
+        assert!(e[0].contains("`ready`: expected a table"), "{e:?}");
+        let e = errors("[service.a]\ncommand = [\"x\"]\nhealth.interval = \"1s\"\n");
+        assert!(e[0].contains("`health`: give one way to check"), "{e:?}");
     }
 
     #[test]
