@@ -106,7 +106,7 @@ pub enum Action {
     /// Start a child as `plan` says; answer with `Spawned` or `SpawnFailed` for `owner`.
     Spawn {
         owner: Owner,
-        plan: SpawnPlan,
+        plan: Box<SpawnPlan>,
     },
     /// Send `sig` to `pid`, or to its process group.
     Kill {
@@ -245,7 +245,10 @@ impl Out<'_> {
     }
 
     pub(crate) fn spawn(&mut self, owner: Owner, plan: SpawnPlan) {
-        self.actions.push_back(Action::Spawn { owner, plan });
+        self.actions.push_back(Action::Spawn {
+            owner,
+            plan: Box::new(plan),
+        });
     }
 }
 
