@@ -290,10 +290,12 @@ pub fn status_table(reply: &Value) -> String {
             "NAME",
             "KIND",
             "STATE",
+            "HEALTH",
             "PID",
             "UPTIME",
             "RESTARTS",
             "LAST EXIT",
+            "NOTE",
         ]
         .map(String::from),
     ];
@@ -304,15 +306,17 @@ pub fn status_table(reply: &Value) -> String {
             text(&r["name"]),
             text(&r["kind"]),
             text(&r["state"]),
+            text(&r["health"]),
             number(&r["pid"]),
             r["uptime_ms"]
                 .as_u64()
                 .map_or("-".into(), |ms| fmt_duration(Duration::from_millis(ms))),
             number(&r["restarts"]),
             text(&r["last_exit"]),
+            r["note"].as_str().unwrap_or("").to_string(),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 9];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -374,24 +378,32 @@ mod tests {
     fn table_is_aligned() {
         let reply: Value = serde_json::from_str(
             r#"{"services":[{"name":"web","kind":"service","state":"running","pid":42,
-            "uptime_ms":3200,"restarts":1,"last_exit":"status 1"},
+            "uptime_ms":3200,"restarts":1,"last_exit":"status 1","health":"healthy"},
             {"name":"apache","kind":"watch","state":"unknown","pid":null,"uptime_ms":null,
-            "restarts":0,"last_exit":null}]}"#,
+            "restarts":0,"last_exit":null,"health":"-"},
+            {"name":"api","kind":"service","state":"waiting","pid":null,"uptime_ms":null,
+            "restarts":0,"last_exit":null,"health":"-","note":"waiting for web"}]}"#,
         )
         .unwrap();
         let table = status_table(&reply);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(
-            lines[0].starts_with("NAME    KIND     STATE    PID  UPTIME  RESTARTS  LAST EXIT"),
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            "NAME    KIND     STATE    HEALTH   PID  UPTIME  RESTARTS  LAST EXIT  NOTE",
             "{table}"
         );
-        assert!(
-            lines[1].starts_with("web     service  running  42   3.2s    1         status 1"),
+        assert_eq!(
+            lines[1], "web     service  running  healthy  42   3.2s    1         status 1",
             "{table}"
         );
-        assert!(
-            lines[2].starts_with("apache  watch    unknown  -    -       0         -"),
+        assert_eq!(
+            lines[2], "apache  watch    unknown  -        -    -       0         -",
+            "{table}"
+        );
+        assert_eq!(
+            lines[3],
+            "api     service  waiting  -        -    -       0         -          waiting for web",
             "{table}"
         );
     }

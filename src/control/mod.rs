@@ -220,7 +220,8 @@ pub fn status_line(rows: &[StatusRow]) -> String {
         let _ = write!(
             line,
             "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_ms\":{},\
-             \"restarts\":{},\"last_exit\":{},\"healthy\":{}}}",
+             \"restarts\":{},\"last_exit\":{},\"healthy\":{},\"ready\":{},\"health\":\"{}\",\
+             \"note\":{}}}",
             quoted(&row.name),
             row.kind.as_str(),
             row.status.as_str(),
@@ -229,6 +230,9 @@ pub fn status_line(rows: &[StatusRow]) -> String {
             row.restarts,
             or_null(row.last_exit.map(|e| quoted(&e.short()))),
             row.healthy(),
+            row.ready,
+            row.health.as_str(),
+            or_null(row.note.as_deref().map(quoted)),
         );
     }
     line.push_str("]}\n");
@@ -330,12 +334,15 @@ mod tests {
             "restarts": row.restarts,
             "last_exit": row.last_exit.map(Exit::short),
             "healthy": row.healthy(),
+            "ready": row.ready,
+            "health": row.health.as_str(),
+            "note": row.note,
         })
     }
 
     #[test]
     fn status_line_is_the_rows_as_json() {
-        use crate::core::StatusRow;
+        use crate::core::{Health, StatusRow};
         let rows = vec![
             StatusRow {
                 name: "we\"b".into(),
@@ -345,6 +352,9 @@ mod tests {
                 uptime: Some(Duration::from_millis(3200)),
                 restarts: 2,
                 last_exit: Some(Exit::Signal(9)),
+                ready: true,
+                health: Health::Healthy,
+                note: Some("serving \"all\"".into()),
             },
             StatusRow {
                 name: "apache".into(),
@@ -354,6 +364,9 @@ mod tests {
                 uptime: None,
                 restarts: 0,
                 last_exit: None,
+                ready: false,
+                health: Health::Unchecked,
+                note: None,
             },
         ];
         let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();

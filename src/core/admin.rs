@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::checks::Health;
 use super::service::{self, ServiceRun};
 use super::watch::{self, Phase, WatchRun};
 use super::{Action, Core, Level, Out, ServiceId, WatchId};
@@ -139,11 +140,18 @@ pub struct StatusRow {
     pub uptime: Option<Duration>,
     pub restarts: u32,
     pub last_exit: Option<Exit>,
+    /// Services: can be used (started, and its `ready` check passed).
+    pub ready: bool,
+    pub health: Health,
+    /// What a waiting service waits for, or what the service said of itself (`STATUS=`).
+    pub note: Option<String>,
 }
 
 impl StatusRow {
+    /// What `upkeep status` exits 3 for when false: should run and does not, is not ready
+    /// yet, or is unhealthy.
     pub fn healthy(&self) -> bool {
-        self.status.healthy()
+        self.status.healthy() && self.health != Health::Unhealthy
     }
 }
 
@@ -332,6 +340,19 @@ impl Core {
             };
             if svc.cfg == cfg {
                 self.listed.push(id);
+                continue;
+            }
+            let mut same_but_checks = cfg.clone();
+            same_but_checks.ready.clone_from(&svc.cfg.ready);
+            same_but_checks.health.clone_from(&svc.cfg.health);
+            if svc.cfg == same_but_checks {
+                // Only how it is checked changed: no reason to restart it.
+                report
+                    .changes
+                    .push(format!("{}: checks changed; applied in place", cfg.name));
+                svc.cfg = cfg;
+                self.listed.push(id);
+                self.feed_service(now, id, service::Input::Rechecked);
                 continue;
             }
             let held = svc.is_held();
@@ -525,6 +546,9 @@ impl Core {
                     uptime: None,
                     restarts: 0,
                     last_exit: None,
+                    ready: main.pid().is_some(),
+                    health: Health::Unchecked,
+                    note: None,
                 })
             }
             Target::Service(id) => {
@@ -538,6 +562,9 @@ impl Core {
                     uptime: process.map(|(_, since)| now.saturating_duration_since(since)),
                     restarts: s.restarts(),
                     last_exit: s.last_exit(),
+                    ready: s.is_ready(),
+                    health: s.health(),
+                    note: self.note(s),
                 })
             }
             Target::Watch(w) => {
@@ -558,9 +585,31 @@ impl Core {
                     uptime: None,
                     restarts: r.starts(),
                     last_exit: None,
+                    ready: status == Status::Running,
+                    health: Health::Unchecked,
+                    note: None,
                 })
             }
         }
+    }
+
+    /// "waiting for db, cache" while it waits; else the service's own STATUS= words.
+    fn note(&self, s: &ServiceRun) -> Option<String> {
+        if !s.is_waiting() {
+            return s.status_text().map(str::to_string);
+        }
+        let waits_for: Vec<&str> = s
+            .cfg
+            .after
+            .iter()
+            .filter(|dep| {
+                self.live_named(dep)
+                    .and_then(|id| self.services.get(&id))
+                    .is_some_and(|d| !d.lets_others_start())
+            })
+            .map(String::as_str)
+            .collect();
+        (!waits_for.is_empty()).then(|| format!("waiting for {}", waits_for.join(", ")))
     }
 
     #[cfg(test)]

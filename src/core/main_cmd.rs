@@ -116,6 +116,11 @@ impl MainCmd {
         }
     }
 
+    /// Not started yet, and it still may be.
+    pub fn is_pending(&self) -> bool {
+        self.state == State::NotStarted
+    }
+
     pub fn is_done(&self) -> bool {
         self.state == State::Ended
     }

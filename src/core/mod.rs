@@ -23,6 +23,7 @@ macro_rules! out {
 }
 
 mod admin;
+mod checks;
 mod main_cmd;
 pub mod output;
 mod service;
@@ -36,9 +37,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::{self, Settings};
 pub use crate::types::ServiceId;
-use crate::types::{Exit, ProcInfo, SpawnPlan, signame};
+use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan, signame};
 
 pub use admin::{Kind, Status, StatusRow};
+pub use checks::Health;
 use main_cmd::MainCmd;
 use service::ServiceRun;
 use watch::WatchRun;
@@ -58,6 +60,8 @@ pub enum Owner {
     Diagnose(ServiceId),
     /// A watch's diagnostic or start command.
     Watch(WatchId),
+    /// A service's readiness or health check command.
+    Check(ServiceId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +103,19 @@ pub enum Event {
     ScanFailed(String),
     /// Whether debug lines are wanted, at start and whenever the log level changes.
     DebugLogging(bool),
+    /// The answer to `Action::Check`: passed, or why not.
+    Checked {
+        id: ServiceId,
+        seq: u32,
+        result: Result<(), String>,
+    },
+    /// A service said it is ready (`READY=1`, a newline on its notification fd), or how it
+    /// is (`STATUS=...`).
+    Notified {
+        id: ServiceId,
+        ready: bool,
+        status: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +142,14 @@ pub enum Action {
     Scan,
     /// Re-read the config file and hand it to `Core::reload` (SIGHUP).
     Reload,
+    /// Check `probe` without blocking; answer with `Event::Checked` for `id` and `seq`.
+    Check {
+        id: ServiceId,
+        seq: u32,
+        probe: NetProbe,
+    },
+    /// Abandon the network check under way for `id`: its answer is not wanted any more.
+    CancelCheck(ServiceId),
     /// A service's last line, without a newline, once its process has died: to its sink.
     ServiceLine {
         id: ServiceId,
@@ -349,6 +374,14 @@ impl Core {
                 self.process_table(now, None);
             }
             Event::DebugLogging(on) => self.debug = on,
+            Event::Checked { id, seq, result } => {
+                let result = result.as_ref().map(|_| ()).map_err(String::as_str);
+                self.feed_service(now, id, service::Input::Checked { seq, result });
+            }
+            Event::Notified { id, ready, status } => {
+                let status = status.as_deref();
+                self.feed_service(now, id, service::Input::Notified { ready, status });
+            }
         }
         self.settle(now);
     }
@@ -472,6 +505,29 @@ impl Core {
                 };
                 self.feed_service(now, id, input);
             }
+            Owner::Check(id) => {
+                let input = match what {
+                    Routed::Spawned(pid) => service::Input::CheckSpawned(pid),
+                    Routed::SpawnFailed(_, reason) => service::Input::CheckDone {
+                        pid: None,
+                        result: Err(reason),
+                    },
+                    Routed::Exited(pid, exit) => {
+                        let why = checks::command_failure(exit);
+                        let result = match &why {
+                            None => Ok(()),
+                            Some(why) => Err(why.as_str()),
+                        };
+                        self.feed_service(now, id, service::Input::CheckDone {
+                            pid: Some(pid),
+                            result,
+                        });
+                        return;
+                    }
+                    Routed::GroupProbed(_) => return,
+                };
+                self.feed_service(now, id, input);
+            }
             Owner::Watch(id) => {
                 let mut out = out!(self);
                 let input = match what {
@@ -500,14 +556,22 @@ impl Core {
         let Some(svc) = self.services.get_mut(&id) else {
             // Gone after a reload removed it; a late answer about it means nothing now,
             // but a process spawned for it must not be left running.
-            if let service::Input::Spawned(pid) | service::Input::DiagnoseSpawned(pid) = input {
+            if let service::Input::Spawned(pid)
+            | service::Input::DiagnoseSpawned(pid)
+            | service::Input::CheckSpawned(pid) = input
+            {
                 out.kill(pid, libc::SIGKILL, true);
             }
             return;
         };
+        let was_ready = svc.is_ready();
         let notice = svc.handle(now, input, shutting_down, &mut out);
+        let lost_readiness = (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
         if svc.is_retired() && svc.is_down() {
             self.drop_service(id);
+        }
+        if let Some(name) = lost_readiness {
+            self.dependents_carry_on(&name);
         }
         match notice {
             Some(service::Notice::CriticalStopped { status }) => {
@@ -515,6 +579,25 @@ impl Core {
                 self.begin_shutdown(now, None, status);
             }
             None => {}
+        }
+    }
+
+    /// A service that was ready is not any more: what was started after it keeps running,
+    /// and the log says so (upkeep does not stop a service because one it needed went away).
+    fn dependents_carry_on(&mut self, name: &str) {
+        let running: Vec<&str> = self
+            .listed
+            .iter()
+            .filter_map(|id| self.services.get(id))
+            .filter(|s| s.cfg.after.iter().any(|a| a == name) && s.process().is_some())
+            .map(|s| s.cfg.name.as_str())
+            .collect();
+        if !running.is_empty() {
+            let text = format!(
+                "{name} is not ready any more; {} started after it, keep running",
+                running.join(", ")
+            );
+            self.log(Level::Info, text);
         }
     }
 
@@ -636,8 +719,8 @@ impl Core {
         }
     }
 
-    /// Starts every waiting service whose `after` services are up, then COMMAND once no
-    /// service is waiting.
+    /// Starts every waiting service whose `after` services are ready, then COMMAND once every
+    /// service is; a service that will never be ready ends COMMAND's wait with status 1.
     fn start_ready(&mut self, now: Instant) {
         for k in 0..self.start_order.len() {
             let Some(&id) = self.start_order.get(k) else {
@@ -647,8 +730,26 @@ impl Core {
                 self.feed_service(now, id, service::Input::Start);
             }
         }
-        let waiting = self.services.values().any(ServiceRun::is_waiting);
-        if let (Some(main), false) = (self.main.as_mut(), waiting) {
+        if self.main.as_ref().is_none_or(|m| !m.is_pending()) {
+            return;
+        }
+        let live = || self.services.values().filter(|s| !s.is_retired());
+        if let Some(s) = live().find(|s| s.gave_up_unready()) {
+            let name = s.cfg.name.clone();
+            let state = s.status(false).as_str();
+            let main = self.main.as_ref().map_or("", MainCmd::name).to_string();
+            self.log(
+                Level::Warn,
+                format!(
+                    "{name} is {state} and was never ready; stopping everything without running {main}"
+                ),
+            );
+            self.begin_shutdown(now, None, Some(1));
+            return;
+        }
+        if live().all(ServiceRun::lets_others_start)
+            && let Some(main) = self.main.as_mut()
+        {
             main.start(&mut out!(self));
         }
     }
@@ -657,17 +758,17 @@ impl Core {
         if !s.is_waiting() || s.is_retired() {
             return false;
         }
-        let deps_started = s.cfg.after.iter().all(|dep| {
+        let deps_ready = s.cfg.after.iter().all(|dep| {
             self.live_named(dep)
                 .and_then(|id| self.services.get(&id))
-                .is_none_or(|d| !d.is_waiting())
+                .is_none_or(ServiceRun::lets_others_start)
         });
         // A changed service starts once the old definition's run is gone.
         let predecessor_gone = !self
             .services
             .values()
             .any(|d| d.is_retired() && d.cfg.name == s.cfg.name);
-        deps_started && predecessor_gone
+        deps_ready && predecessor_gone
     }
 
     /// Enters the stop of everything (or, already in it, updates the exit status).

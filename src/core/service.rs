@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::time::Instant;
 
 use super::admin::Status;
+use super::checks::{Checks, Health, Verdict};
 use super::output::{LineSplitter, Tail};
 use super::{Action, Level, Out, Owner, ServiceId, spacing};
 use crate::config::{Output, Restart, Service};
@@ -46,6 +47,15 @@ pub(crate) enum State {
     },
     Backoff {
         until: Instant,
+    },
+    /// Not ready in time, or unhealthy: its diagnostic runs (pid None until spawned) while
+    /// it still does, then it is stopped and `then` follows.
+    Failing {
+        pid: i32,
+        since: Instant,
+        diagnose: Option<i32>,
+        kill_at: Instant,
+        then: Then,
     },
     /// Asked to stop: `stop_signal` sent; SIGKILL to the group at `kill_at`.
     Stopping {
@@ -124,6 +134,24 @@ pub(crate) enum Input<'a> {
     Restart,
     /// Removed or replaced by a reload: stop, then be dropped.
     Retire,
+    CheckSpawned(i32),
+    /// A command check could not be spawned (pid None), or exited.
+    CheckDone {
+        pid: Option<i32>,
+        result: Result<(), &'a str>,
+    },
+    /// The answer of network check `seq`.
+    Checked {
+        seq: u32,
+        result: Result<(), &'a str>,
+    },
+    /// The service said it is ready, or how it is (`STATUS=`).
+    Notified {
+        ready: bool,
+        status: Option<&'a str>,
+    },
+    /// A reload changed only its `ready` or `health`: new checks from now on.
+    Rechecked,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +169,10 @@ pub(crate) struct ServiceRun {
     /// Its output's partial lines and recent lines: allocated when it first writes, so a
     /// thousand quiet services cost next to nothing.
     output: Option<Box<Heard>>,
+    /// The current run's readiness and health checks.
+    checks: Checks,
+    /// Ready at least once: a service that comes after it, or COMMAND, may start.
+    ever_ready: bool,
 }
 
 impl ServiceRun {
@@ -156,6 +188,8 @@ impl ServiceRun {
             held,
             retired: false,
             output: None,
+            checks: Checks::default(),
+            ever_ready: false,
         }
     }
 
@@ -179,6 +213,9 @@ impl ServiceRun {
                 // Stopped or retired while its start was under way.
                 if self.held || self.retired {
                     self.stop_running(now, Then::Down, out);
+                } else {
+                    self.checks.start(now, self.id, &self.cfg, out);
+                    self.ever_ready |= self.checks.is_ready();
                 }
             }
             (S::Starting, I::SpawnFailed { status, reason }) => {
@@ -234,6 +271,73 @@ impl ServiceRun {
                     kill_at,
                 };
             }
+            (
+                S::Failing {
+                    pid,
+                    since,
+                    diagnose: None,
+                    kill_at,
+                    then,
+                },
+                I::DiagnoseSpawned(d),
+            ) => {
+                self.state = S::Failing {
+                    pid,
+                    since,
+                    diagnose: Some(d),
+                    kill_at,
+                    then,
+                };
+            }
+            (S::Failing { pid, since, then, .. }, I::DiagnoseExited(_) | I::DiagnoseFailed(_)) => {
+                if let I::DiagnoseFailed(reason) = input {
+                    out.log(Level::Warn, format!("{name} diagnose: cannot run: {reason}"));
+                }
+                self.state = S::Running { pid, since };
+                self.stop_running(now, then, out);
+            }
+            (
+                S::Failing {
+                    pid,
+                    since,
+                    diagnose,
+                    kill_at,
+                    then,
+                },
+                I::Timeout,
+            ) if kill_at <= now => {
+                let limit = fmt_duration(self.cfg.diagnose_timeout);
+                let text = format!("{name} diagnose still running after {limit}; killed it");
+                out.kill_overdue(diagnose, Level::Info, text);
+                self.state = S::Running { pid, since };
+                self.stop_running(now, then, out);
+            }
+            (
+                S::Failing {
+                    pid: p,
+                    since,
+                    diagnose,
+                    then,
+                    ..
+                },
+                I::Exited { pid, exit },
+            ) if p == pid => {
+                if let Some(d) = diagnose {
+                    out.kill(d, libc::SIGKILL, true);
+                }
+                self.flush_output(out);
+                self.last_exit = Some(exit);
+                let uptime = fmt_duration(now.saturating_duration_since(since));
+                out.log(Level::Info, format!("{name} {exit} after {uptime}"));
+                self.start_cleaning(pid, then, out);
+            }
+            (S::Failing { pid, since, diagnose, .. }, I::KillNow) => {
+                if let Some(d) = diagnose {
+                    out.kill(d, libc::SIGKILL, true);
+                }
+                self.kill_now(pid, since, Then::Down, out);
+            }
+            (S::Failing { .. }, I::Shutdown) => self.take_down(now, Then::Down, out),
             // Its diagnostic was cut short (shutdown, stop) before its pid was known.
             (_, I::DiagnoseSpawned(pid)) => out.kill(pid, libc::SIGKILL, true),
             (S::Diagnosing { pgid, .. }, I::DiagnoseFailed(reason)) => {
@@ -337,8 +441,39 @@ impl ServiceRun {
                 );
                 self.kill_now(pid, since, then, out);
             }
+            (S::Running { pid, since }, I::Timeout) => {
+                let verdict = self.checks.due(now, self.id, &self.cfg, out);
+                self.verdict(now, pid, since, verdict, out);
+            }
             (_, I::Timeout) => {}
+            (S::Running { .. }, I::CheckSpawned(pid)) if self.checks.spawned(pid) => {}
+            // A check cut short before its pid was known, or one of an earlier run.
+            (_, I::CheckSpawned(pid)) => out.kill(pid, libc::SIGKILL, true),
+            (S::Running { pid, since }, I::CheckDone { pid: check, result }) => {
+                let result = result.map_err(str::to_string);
+                let verdict = self.checks.command_done(now, check, result, &self.cfg, out);
+                self.verdict(now, pid, since, verdict, out);
+            }
+            (S::Running { pid, since }, I::Checked { seq, result }) => {
+                let result = result.map_err(str::to_string);
+                let verdict = self.checks.net_done(now, seq, result, &self.cfg, out);
+                self.verdict(now, pid, since, verdict, out);
+            }
+            // The answer to a try cut short: the run it checked has ended.
+            (_, I::CheckDone { .. } | I::Checked { .. }) => {}
+            (S::Running { pid, since }, I::Notified { ready, status }) => {
+                let text = status.map(str::to_string);
+                let verdict = self.checks.notified(now, ready, text, &self.cfg);
+                self.verdict(now, pid, since, verdict, out);
+            }
+            (_, I::Notified { .. }) => {}
+            (S::Running { .. }, I::Rechecked) => {
+                self.checks.reconfigure(now, self.id, &self.cfg, out);
+                self.ever_ready |= self.checks.is_ready();
+            }
+            (_, I::Rechecked) => {}
             (S::Waiting | S::Backoff { .. }, I::Shutdown) => self.state = S::Down,
+            (S::Running { .. }, I::Shutdown) => self.checks.stop(self.id, out),
             (S::Diagnosing { .. }, I::Shutdown) => self.take_down(now, Then::Down, out),
             (_, I::Shutdown) => {}
             (S::Running { .. }, I::StopForShutdown) => self.stop_running(now, Then::Down, out),
@@ -407,6 +542,9 @@ impl ServiceRun {
                 sink,
             };
         }
+        if let Some(crate::config::ReadyWay::Notify(n)) = cfg.ready.as_ref().map(|r| &r.way) {
+            plan.notify = Some(*n);
+        }
         // A death message quotes this run's output, not an earlier one's.
         if let Some(heard) = &mut self.output {
             heard.tail.new_run();
@@ -463,6 +601,7 @@ impl ServiceRun {
         out: &mut Out,
     ) {
         let uptime = now.saturating_duration_since(since);
+        self.checks.stop(self.id, out);
         self.flush_output(out);
         self.last_exit = Some(exit);
         if uptime >= self.cfg.stable_after {
@@ -486,16 +625,35 @@ impl ServiceRun {
         else {
             return self.start_cleaning(pid, then, out);
         };
-        let mut env = vec![
+        let ending = match exit {
+            Exit::Code(c) => ("UPKEEP_EXIT_CODE", c.to_string()),
+            Exit::Signal(n) => ("UPKEEP_EXIT_SIGNAL", signame::name(n)),
+        };
+        let plan = self.diagnose_plan(script, pid, uptime, ending);
+        self.state = State::Diagnosing {
+            pid: None,
+            pgid: pid,
+            kill_at: now + self.cfg.diagnose_timeout,
+        };
+        out.spawn(Owner::Diagnose(self.id), plan);
+    }
+
+    /// The diagnostic's spawn: what it is told of the service in its environment, and the
+    /// service's recent output in a file.
+    fn diagnose_plan(
+        &self,
+        script: &str,
+        pid: i32,
+        uptime: std::time::Duration,
+        why: (&str, String),
+    ) -> SpawnPlan {
+        let env = [
             ("UPKEEP_SERVICE", self.cfg.name.clone()),
             ("UPKEEP_PID", pid.to_string()),
             ("UPKEEP_UPTIME_MS", uptime.as_millis().to_string()),
             ("UPKEEP_RESTARTS", self.restarts.to_string()),
+            why,
         ];
-        env.push(match exit {
-            Exit::Code(c) => ("UPKEEP_EXIT_CODE", c.to_string()),
-            Exit::Signal(n) => ("UPKEEP_EXIT_SIGNAL", signame::name(n)),
-        });
         let argv = shell(script).into_iter().map(OsString::from).collect();
         let mut plan = SpawnPlan::new(argv, Grouping::Session);
         plan.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
@@ -507,10 +665,79 @@ impl ServiceRun {
                 .map(|h| h.tail.bytes())
                 .unwrap_or_default(),
         );
-        self.state = State::Diagnosing {
-            pid: None,
-            pgid: pid,
+        plan
+    }
+
+    /// What a check's verdict leads to.
+    fn verdict(
+        &mut self,
+        now: Instant,
+        pid: i32,
+        since: Instant,
+        verdict: Option<Verdict>,
+        out: &mut Out,
+    ) {
+        let name = &self.cfg.name;
+        match verdict {
+            None => {}
+            Some(Verdict::Ready) => {
+                self.ever_ready = true;
+                let after = fmt_duration(now.saturating_duration_since(since));
+                out.log(Level::Info, format!("{name} ready after {after}"));
+            }
+            Some(Verdict::NotReady(why)) => {
+                let what = format!("{name} {why}");
+                self.fail_run(now, pid, since, what, ("UPKEEP_NOT_READY", why), out);
+            }
+            Some(Verdict::Unhealthy(why)) => {
+                let what = format!("{name} unhealthy: {why}");
+                self.fail_run(now, pid, since, what, ("UPKEEP_UNHEALTHY", why), out);
+            }
+        }
+    }
+
+    /// A run that is not ready in time, or unhealthy, ends like a quick death: the line that
+    /// says so, the diagnostic while it still runs, then a stop and the usual spacing.
+    fn fail_run(
+        &mut self,
+        now: Instant,
+        pid: i32,
+        since: Instant,
+        what: String,
+        why: (&'static str, String),
+        out: &mut Out,
+    ) {
+        self.checks.stop(self.id, out);
+        self.quick_deaths += 1;
+        let then = if self.cfg.restart == Restart::Never {
+            Then::Down
+        } else if self.cfg.give_up_after > 0 && self.quick_deaths >= self.cfg.give_up_after {
+            Then::Fail
+        } else {
+            self.restarts += 1;
+            Then::Restart
+        };
+        let next = match then {
+            Then::Restart | Then::Start => format!("restarting it (restart {})", self.restarts),
+            Then::Down => "not restarting (restart = never)".to_string(),
+            Then::Fail => format!(
+                "giving up after {} quick deaths in a row; state failed",
+                self.quick_deaths
+            ),
+        };
+        out.log(Level::Warn, format!("{what}; stopping it, then {next}"));
+        let diagnose = self.cfg.diagnose.clone().filter(|_| then == Then::Restart);
+        let Some(script) = diagnose else {
+            return self.stop_running(now, then, out);
+        };
+        let uptime = now.saturating_duration_since(since);
+        let plan = self.diagnose_plan(&script, pid, uptime, why);
+        self.state = State::Failing {
+            pid,
+            since,
+            diagnose: None,
             kill_at: now + self.cfg.diagnose_timeout,
+            then,
         };
         out.spawn(Owner::Diagnose(self.id), plan);
     }
@@ -638,6 +865,7 @@ impl ServiceRun {
         let State::Running { pid, since } = self.state else {
             return;
         };
+        self.checks.stop(self.id, out);
         let sig = self.cfg.stop_signal;
         out.log(
             Level::Info,
@@ -658,6 +886,7 @@ impl ServiceRun {
 
     /// SIGKILL to the service's whole group; it stays Stopping until its death is reaped.
     fn kill_now(&mut self, pid: i32, since: Instant, then: Then, out: &mut Out) {
+        self.checks.stop(self.id, out);
         out.kill(pid, libc::SIGKILL, true);
         self.state = State::Stopping {
             pid,
@@ -671,6 +900,19 @@ impl ServiceRun {
     fn take_down(&mut self, now: Instant, then: Then, out: &mut Out) {
         match &mut self.state {
             State::Running { .. } => self.stop_running(now, then, out),
+            State::Failing {
+                pid,
+                since,
+                diagnose,
+                ..
+            } => {
+                let (pid, since) = (*pid, *since);
+                if let Some(d) = *diagnose {
+                    out.kill(d, libc::SIGKILL, true);
+                }
+                self.state = State::Running { pid, since };
+                self.stop_running(now, then, out);
+            }
             State::Stopping { then: t, .. } | State::Cleaning { then: t, .. } => *t = then,
             State::Diagnosing { pid, pgid, .. } => {
                 let pgid = *pgid;
@@ -695,7 +937,9 @@ impl ServiceRun {
                 out.log(Level::Info, format!("{}: {verb} requested", self.cfg.name));
                 self.spawn(out);
             }
-            State::Stopping { then, .. } | State::Cleaning { then, .. } => *then = Then::Start,
+            State::Stopping { then, .. }
+            | State::Cleaning { then, .. }
+            | State::Failing { then, .. } => *then = Then::Start,
             // Running, starting, waiting for its `after`, or diagnosing before a restart.
             State::Waiting | State::Starting | State::Running { .. } | State::Diagnosing { .. } => {
                 if was_held {
@@ -710,7 +954,8 @@ impl ServiceRun {
     pub fn deadline(&self) -> Option<Instant> {
         match self.state {
             State::Backoff { until } => Some(until),
-            State::Diagnosing { kill_at, .. } => Some(kill_at),
+            State::Diagnosing { kill_at, .. } | State::Failing { kill_at, .. } => Some(kill_at),
+            State::Running { .. } => self.checks.deadline(),
             State::Cleaning { kill_at, .. } | State::Stopping { kill_at, .. } => kill_at,
             _ => None,
         }
@@ -722,6 +967,33 @@ impl ServiceRun {
 
     pub fn is_running(&self) -> bool {
         matches!(self.state, State::Running { .. })
+    }
+
+    /// Running, and ready.
+    pub fn is_ready(&self) -> bool {
+        self.is_running() && self.checks.is_ready()
+    }
+
+    /// What a service that comes `after` it (or COMMAND) waits for: ready now, or ready once
+    /// and finished as its policy says (a one-shot job), or stopped on request.
+    pub fn lets_others_start(&self) -> bool {
+        self.is_ready() || self.held || (self.ever_ready && self.state == State::Down)
+    }
+
+    /// Down or failed for good without ever having been ready: whatever waits for it would
+    /// wait for ever.
+    pub fn gave_up_unready(&self) -> bool {
+        !self.held
+            && !self.retired
+            && (self.state == State::Failed || (self.state == State::Down && !self.ever_ready))
+    }
+
+    pub fn health(&self) -> Health {
+        self.checks.health(&self.cfg, self.is_running())
+    }
+
+    pub fn status_text(&self) -> Option<&str> {
+        self.checks.status_text()
     }
 
     pub fn is_cleaning(&self) -> bool {
@@ -763,9 +1035,9 @@ impl ServiceRun {
     /// The main process and since when it runs, while there is one.
     pub fn process(&self) -> Option<(i32, Instant)> {
         match self.state {
-            State::Running { pid, since } | State::Stopping { pid, since, .. } => {
-                Some((pid, since))
-            }
+            State::Running { pid, since }
+            | State::Stopping { pid, since, .. }
+            | State::Failing { pid, since, .. } => Some((pid, since)),
             _ => None,
         }
     }
@@ -782,8 +1054,9 @@ impl ServiceRun {
         match self.state {
             State::Waiting => Status::Waiting,
             State::Starting => Status::Starting,
+            State::Running { .. } if !self.checks.is_ready() => Status::Starting,
             State::Running { .. } => Status::Running,
-            State::Diagnosing { .. } => Status::Diagnosing,
+            State::Diagnosing { .. } | State::Failing { .. } => Status::Diagnosing,
             State::Cleaning { .. } => Status::Cleaning,
             State::Backoff { .. } => Status::Backoff,
             State::Stopping { .. } => Status::Stopping,

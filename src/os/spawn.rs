@@ -5,7 +5,7 @@
 //! reaper (`waitpid(-1)`) owns every pid.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -17,6 +17,9 @@ use crate::types::{Grouping, SpawnPlan};
 pub struct Outputs<'a> {
     pub stdout: Option<BorrowedFd<'a>>,
     pub stderr: Option<BorrowedFd<'a>>,
+    /// A descriptor the child gets as this number (a notification pipe's write end; never
+    /// already that number).
+    pub notify: Option<(BorrowedFd<'a>, i32)>,
 }
 
 /// Forks and execs `spec` with `output` as its stdout and stderr; returns the child's pid.
@@ -74,6 +77,7 @@ fn spawn_forked(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
         cmd.stderr(Stdio::from(err.try_clone_to_owned()?));
     }
     let grouping = spec.grouping;
+    let notify = output.notify.map(|(fd, n)| (fd.as_raw_fd(), n));
     let ignored = signals::ignored();
     let credentials = spec.credentials.clone();
     // SAFETY: the closure runs between fork and exec in a child of a single-threaded process and
@@ -110,6 +114,11 @@ fn spawn_forked(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
                 {
                     return Err(io::Error::last_os_error());
                 }
+            }
+            if let Some((fd, n)) = notify
+                && libc::dup2(fd, n) < 0
+            {
+                return Err(io::Error::last_os_error());
             }
             signals::reset_for_child(ignored)
         });
@@ -288,7 +297,9 @@ mod posix {
                     0,
                 ))?;
             }
-            for (fd, target) in [(output.stdout, 1), (output.stderr, 2)] {
+            let notify = output.notify.map(|(fd, n)| (Some(fd), n));
+            let targets = [(output.stdout, 1), (output.stderr, 2)];
+            for (fd, target) in targets.into_iter().chain(notify) {
                 if let Some(fd) = fd {
                     check(libc::posix_spawn_file_actions_adddup2(
                         actions,

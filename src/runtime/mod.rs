@@ -5,6 +5,7 @@
 //! One thread, no sleeps, no periodic tick. Nothing here decides policy; nothing here may
 //! panic or give up on an error about one process (upkeep is PID 1).
 
+mod checks;
 mod childlog;
 mod outputs;
 
@@ -22,8 +23,10 @@ use std::os::unix::net::UnixStream;
 use crate::config::{self, Config};
 use crate::control::server::{BindError, Server, Wait};
 use crate::control::{self, Command, Request, error_line, ok_line, status_line};
-use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options};
+use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options, Owner};
+use crate::types::SpawnPlan;
 use crate::os::{self, platform, proctable, reap, signals};
+use checks::{Checkers, Watched};
 use outputs::{Outputs, Pipe};
 
 pub struct RunSpec {
@@ -57,6 +60,8 @@ enum Token {
     Output(Pipe),
     /// The log's destination takes more again.
     Log,
+    /// A network check's socket, or a service's notification channel.
+    Check(Watched),
 }
 
 /// Runs until the core says to exit; returns the exit status.
@@ -104,12 +109,13 @@ pub fn run(spec: RunSpec) -> i32 {
         Instant::now(),
     );
     let mut outputs = Outputs::default();
+    let mut checkers = Checkers::default();
     // Pipes poll() found readable, read once this wake-up's actions are out: a restart is
     // not held up by a flood of output.
     let mut readable: Vec<Pipe> = Vec::new();
     let mut trimmed = false;
     loop {
-        if let Some(status) = drain_actions(&mut core, &mut ctl, &mut outputs) {
+        if let Some(status) = drain_actions(&mut core, &mut ctl, &mut outputs, &mut checkers) {
             return status;
         }
         if !trimmed {
@@ -122,7 +128,7 @@ pub fn run(spec: RunSpec) -> i32 {
         }
         answer_settled(&core, &mut ctl, Instant::now());
         serve_followers(&mut ctl, &mut outputs);
-        let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs);
+        let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
         if let Some(server) = &mut ctl.server {
             let now = Instant::now();
             server.expire(now);
@@ -134,6 +140,11 @@ pub fn run(spec: RunSpec) -> i32 {
             match token {
                 Token::Output(pipe) => readable.push(pipe),
                 Token::Log => crate::logging::flush(),
+                Token::Check(what) => {
+                    for event in checkers.woken(what) {
+                        core.handle_event(Instant::now(), event);
+                    }
+                }
                 Token::Signals | Token::Server => {}
             }
         }
@@ -182,9 +193,14 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
 }
 
 /// Carries out every action the core has; the exit status once it says to exit.
-fn drain_actions(core: &mut Core, ctl: &mut Control, outputs: &mut Outputs) -> Option<i32> {
+fn drain_actions(
+    core: &mut Core,
+    ctl: &mut Control,
+    outputs: &mut Outputs,
+    checkers: &mut Checkers,
+) -> Option<i32> {
     while let Some(action) = core.poll_action() {
-        if let Some(status) = carry_out(action, core, ctl, outputs) {
+        if let Some(status) = carry_out(action, core, ctl, outputs, checkers) {
             if let Some(server) = &mut ctl.server {
                 server.exiting(&ok_line(json!({"done": true, "exit_status": status})));
             }
@@ -216,6 +232,7 @@ fn wait(
     core: &Core,
     ctl: &Control,
     outputs: &Outputs,
+    checkers: &Checkers,
 ) -> (Vec<Token>, Vec<bool>) {
     let deadline = [
         core.poll_timeout(),
@@ -238,6 +255,10 @@ fn wait(
     for (fd, pipe) in outputs.pipes() {
         fds.push(PollFd::new(fd, PollFlags::POLLIN));
         tokens.push(Token::Output(pipe));
+    }
+    for (fd, flags, what) in checkers.poll_fds() {
+        fds.push(PollFd::new(fd, flags));
+        tokens.push(Token::Check(what));
     }
     let log_fd = crate::logging::blocked_fd();
     if let Some(fd) = &log_fd {
@@ -270,11 +291,12 @@ fn carry_out(
     core: &mut Core,
     ctl: &mut Control,
     outputs: &mut Outputs,
+    checkers: &mut Checkers,
 ) -> Option<i32> {
     let now = Instant::now();
     match action {
-        Action::Spawn { owner, plan } => {
-            let event = match outputs.spawn(&plan) {
+        Action::Spawn { owner, mut plan } => {
+            let event = match spawn_service(owner, &mut plan, outputs, checkers) {
                 Ok(pid) => Event::Spawned { owner, pid },
                 Err((status, reason)) => Event::SpawnFailed {
                     owner,
@@ -284,6 +306,12 @@ fn carry_out(
             };
             core.handle_event(now, event);
         }
+        Action::Check { id, seq, probe } => {
+            if let Some(event) = checkers.start(id, seq, &probe) {
+                core.handle_event(now, event);
+            }
+        }
+        Action::CancelCheck(id) => checkers.cancel(id),
         Action::Kill { pid, sig, group } => {
             if let Err(e) = os::send_signal(pid, sig, group) {
                 log::warn!("cannot signal pid {pid}: {e}");
@@ -312,7 +340,10 @@ fn carry_out(
             reload(core, ctl, now);
         }
         Action::ServiceLine { id, stderr, line } => outputs.service_line(id, stderr, &line),
-        Action::ReleaseOutput(id) => outputs.release(id),
+        Action::ReleaseOutput(id) => {
+            outputs.release(id);
+            checkers.release(id);
+        }
         Action::ReopenOutputs => outputs.reopen_files(),
         Action::Log(level, text) => match level {
             Level::Warn => log::warn!("{text}"),
@@ -322,6 +353,26 @@ fn carry_out(
         Action::Exit(status) => return Some(status),
     }
     None
+}
+
+/// Spawns `plan`, with the notification channel it asks for.
+fn spawn_service(
+    owner: Owner,
+    plan: &mut SpawnPlan,
+    outputs: &mut Outputs,
+    checkers: &mut Checkers,
+) -> Result<i32, (i32, String)> {
+    let (Owner::Service(id), Some(notify)) = (owner, plan.notify) else {
+        return outputs.spawn(plan, None);
+    };
+    let prepared = checkers
+        .prepare_notify(id, notify, plan.credentials.as_ref())
+        .map_err(|e| (126, e))?;
+    plan.env
+        .extend(prepared.env.iter().map(|(k, v)| (k.into(), v.into())));
+    let result = outputs.spawn(plan, prepared.child_fd());
+    checkers.spawned(id, prepared, result.is_ok());
+    result
 }
 
 /// Carries out one control request; replies now, or parks the connection until it can.

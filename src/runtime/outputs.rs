@@ -58,7 +58,12 @@ pub enum Pipe {
 impl Outputs {
     /// Spawns `plan` with the output it asks for; returns the pid, or the shell's status
     /// and the reason.
-    pub fn spawn(&mut self, plan: &SpawnPlan) -> Result<i32, (i32, String)> {
+    /// `notify`: a descriptor the child gets under a number of its own.
+    pub fn spawn(
+        &mut self,
+        plan: &SpawnPlan,
+        notify: Option<(BorrowedFd<'_>, i32)>,
+    ) -> Result<i32, (i32, String)> {
         let failed = |e: std::io::Error| {
             (
                 spawn::exec_failure_status(&e),
@@ -83,12 +88,19 @@ impl Outputs {
             None => plan,
         };
         let result = match &plan.stdio {
-            Stdio::Inherit => spawn::spawn(plan, spawn::Outputs::default()).map_err(failed),
+            Stdio::Inherit => {
+                let fds = spawn::Outputs {
+                    notify,
+                    ..Default::default()
+                };
+                spawn::spawn(plan, fds).map_err(failed)
+            }
             Stdio::Null => {
                 let null = self.dev_null().map_err(failed)?;
                 let fds = spawn::Outputs {
                     stdout: Some(null),
                     stderr: Some(null),
+                    notify,
                 };
                 spawn::spawn(plan, fds).map_err(failed)
             }
@@ -98,6 +110,7 @@ impl Outputs {
                 let fds = spawn::Outputs {
                     stdout: Some(write.as_fd()),
                     stderr: Some(write.as_fd()),
+                    notify,
                 };
                 let pid = spawn::spawn(plan, fds).map_err(failed)?;
                 self.children
@@ -114,6 +127,7 @@ impl Outputs {
                 let fds = spawn::Outputs {
                     stdout: Some(pipes.write[0].as_fd()),
                     stderr: Some(pipes.write[1].as_fd()),
+                    notify,
                 };
                 let pid = spawn::spawn(plan, fds).map_err(failed)?;
                 self.pids.insert(pid, *id);

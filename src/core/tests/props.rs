@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::sim::*;
-use crate::config::{Restart, Service, Watch};
+use crate::config::{Check, Health, Ready, ReadyWay, Restart, Service, Watch};
 use crate::core::{Action, Core, Event, Mode, Owner, ServiceId, Status};
-use crate::types::{Exit, ProcInfo};
+use crate::types::{Exit, NetProbe, Notify, ProcInfo};
 
 /// One service of a generated config.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ struct SvcSpec {
     after_prev: bool,
     /// A reload changes its command.
     variant: u8,
+    /// 0: no checks; 1: ready.tcp; 2: health.tcp; 3: ready.notify and health.command.
+    checks: u8,
 }
 
 fn svc_spec() -> impl Strategy<Value = SvcSpec> {
@@ -41,6 +43,7 @@ fn svc_spec() -> impl Strategy<Value = SvcSpec> {
         prop::bool::weighted(0.2),
         any::<bool>(),
         0u8..2,
+        0u8..4,
     )
         .prop_map(
             |(
@@ -53,6 +56,7 @@ fn svc_spec() -> impl Strategy<Value = SvcSpec> {
                 stubborn,
                 after_prev,
                 variant,
+                checks,
             )| {
                 SvcSpec {
                     restart,
@@ -64,6 +68,7 @@ fn svc_spec() -> impl Strategy<Value = SvcSpec> {
                     stubborn,
                     after_prev,
                     variant,
+                    checks,
                 }
             },
         )
@@ -93,6 +98,12 @@ enum Op {
     Shutdown,
     /// Service k writes these bytes on its stdout or stderr.
     Output(usize, bool, Vec<u8>),
+    /// The network check under way for service k passes or fails.
+    CheckAnswer(usize, bool),
+    /// The check command of service k exits with this status.
+    CheckExit(usize, i32),
+    /// Service k sends READY=1.
+    Notify(usize),
 }
 
 fn exit() -> impl Strategy<Value = Exit> {
@@ -121,6 +132,9 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         1 => Just(Op::Shutdown),
         2 => (0..n, any::<bool>(), prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..64))
             .prop_map(|(k, e, b)| Op::Output(k, e, b)),
+        3 => (0..n, any::<bool>()).prop_map(|(k, ok)| Op::CheckAnswer(k, ok)),
+        2 => (0..n, 0i32..2).prop_map(|(k, c)| Op::CheckExit(k, c)),
+        1 => (0..n).prop_map(Op::Notify),
     ]
 }
 
@@ -138,6 +152,28 @@ fn service(name: &str, s: &SvcSpec, prev: Option<&str>) -> Service {
     c.stable_after = Duration::from_millis(1000);
     if let (true, Some(prev)) = (s.after_prev, prev) {
         c.after = vec![prev.to_string()];
+    }
+    let tcp = || Check::Net(NetProbe::Tcp("127.0.0.1:1".parse().unwrap()));
+    let ready = |way| Ready {
+        way,
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(1000),
+    };
+    let health = |check, retries| Health {
+        check,
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_millis(100),
+        retries,
+        start_period: Duration::from_millis(150),
+    };
+    match s.checks {
+        1 => c.ready = Some(ready(ReadyWay::Check(tcp()))),
+        2 => c.health = Some(health(tcp(), 2)),
+        3 => {
+            c.ready = Some(ready(ReadyWay::Notify(Notify::Systemd)));
+            c.health = Some(health(Check::Command("true".into()), 1));
+        }
+        _ => {}
     }
     c
 }
@@ -175,6 +211,8 @@ struct World {
     shutting_down: bool,
     exited: bool,
     log: Vec<String>,
+    /// Network checks under way: service -> seq.
+    checks: HashMap<ServiceId, u32>,
 }
 
 impl World {
@@ -200,6 +238,7 @@ impl World {
             shutting_down: false,
             exited: false,
             log: Vec::new(),
+            checks: HashMap::new(),
         };
         w.settle();
         w
@@ -302,6 +341,13 @@ impl World {
                 self.log.push(text);
             }
             Action::Exit(_) => self.exited = true,
+            Action::Check { id, seq, .. } => {
+                let twin = self.checks.insert(id, seq);
+                assert!(twin.is_none(), "two network checks at once for {id:?}");
+            }
+            Action::CancelCheck(id) => {
+                self.checks.remove(&id);
+            }
             Action::KillAll(_)
             | Action::ServiceLine { .. }
             | Action::ReleaseOutput(_)
@@ -369,6 +415,7 @@ impl World {
                         stubborn: false,
                         after_prev: true,
                         variant: 0,
+                        checks: 1,
                     }),
                 }
                 let cfg = config(
@@ -392,6 +439,42 @@ impl World {
                 },
             ),
             Op::Shutdown => self.core.shutdown(self.now),
+            Op::CheckAnswer(k, ok) => {
+                let name = format!("s{}", k % self.specs.len().max(1));
+                if let Some(id) = self.core.live_named(&name)
+                    && let Some(seq) = self.checks.remove(&id)
+                {
+                    let result = if *ok { Ok(()) } else { Err("refused".into()) };
+                    self.core
+                        .handle_event(self.now, Event::Checked { id, seq, result });
+                }
+            }
+            Op::CheckExit(k, code) => {
+                let name = format!("s{}", k % self.specs.len().max(1));
+                if let Some(id) = self.core.live_named(&name) {
+                    let pid = self
+                        .live
+                        .iter()
+                        .find(|(_, o)| **o == Owner::Check(id))
+                        .map(|(p, _)| *p);
+                    if let Some(pid) = pid {
+                        self.live.remove(&pid);
+                        let exit = Exit::Code(*code);
+                        self.core.handle_event(self.now, Event::Exited { pid, exit });
+                    }
+                }
+            }
+            Op::Notify(k) => {
+                let name = format!("s{}", k % self.specs.len().max(1));
+                if let Some(id) = self.core.live_named(&name) {
+                    let event = Event::Notified {
+                        id,
+                        ready: true,
+                        status: Some("up".into()),
+                    };
+                    self.core.handle_event(self.now, event);
+                }
+            }
             Op::Output(k, stderr, bytes) => {
                 let name = format!("s{}", k % self.specs.len().max(1));
                 if let Some(id) = self.core.live_named(&name) {
@@ -442,9 +525,13 @@ impl World {
                 // A service's spawn is answered at once here; a watch's start command may run on.
                 let service = row.kind == crate::core::Kind::Service;
                 assert!(
-                    !service || row.status != Status::Starting,
+                    !service || row.status != Status::Starting || row.pid.is_some(),
                     "{row:?} left starting"
                 );
+                // Not ready yet: a ready timeout is always ahead.
+                if service && row.status == Status::Starting {
+                    assert!(self.core.poll_timeout().is_some(), "{row:?} with no deadline");
+                }
             }
         }
     }
@@ -518,7 +605,10 @@ proptest! {
                 let restarts = world
                     .log
                     .iter()
-                    .filter(|l| (l.starts_with(&prefix) || l.starts_with(&colon)) && l.contains("; restarting in "))
+                    .filter(|l| {
+                        (l.starts_with(&prefix) || l.starts_with(&colon))
+                            && (l.contains("; restarting in ") || l.contains("then restarting it (restart"))
+                    })
                     .count();
                 prop_assert_eq!(row.restarts as usize, restarts, "{:?}", row);
             }

@@ -1,0 +1,367 @@
+//! The checks of one run of a service: readiness tries until it is ready, then health checks;
+//! which try is under way, when the next is due, how many failed in a row. Bookkeeping only:
+//! what a verdict leads to (a failed start, a restart) is the service's state machine's.
+
+use std::ffi::OsString;
+use std::time::Instant;
+
+use super::{Action, Level, Out, Owner, ServiceId};
+use crate::config::{Check, ReadyWay, Service};
+use crate::types::{Exit, Grouping, SpawnPlan, Stdio, fmt_duration, shell};
+
+/// What a check's result, a notification or a deadline means for the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Ready,
+    /// Not ready within `ready.timeout`; the words say why.
+    NotReady(String),
+    /// `health.retries` failures in a row; the last one's reason.
+    Unhealthy(String),
+}
+
+/// The try under way.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    /// Names the answer of a network check (a late answer to a cancelled try is ignored).
+    seq: u32,
+    /// A command check's pid, once spawned.
+    pid: Option<i32>,
+    command: bool,
+    started: Instant,
+    deadline: Instant,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Checks {
+    ready_since: Option<Instant>,
+    /// While not ready: the run fails at this instant.
+    give_up_at: Option<Instant>,
+    next_try: Option<Instant>,
+    in_flight: Option<InFlight>,
+    /// Failed tries in a row (health: those that count).
+    failures: u32,
+    last_failure: Option<String>,
+    unhealthy: bool,
+    seq: u32,
+    /// The service's own words (`STATUS=` of sd_notify).
+    status_text: Option<String>,
+}
+
+/// What `status` shows in its HEALTH column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// No health check, or none can run now (not running, not ready yet).
+    Unchecked,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unchecked => "-",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+impl Checks {
+    /// A new run has started: ready at once without a `ready` table, else the first try
+    /// goes out now.
+    pub fn start(&mut self, now: Instant, id: ServiceId, cfg: &Service, out: &mut Out) {
+        let seq = self.seq;
+        *self = Checks {
+            seq,
+            ..Checks::default()
+        };
+        match &cfg.ready {
+            None => self.become_ready(now, cfg),
+            Some(ready) => {
+                self.give_up_at = Some(now + ready.timeout);
+                if let ReadyWay::Check(_) = ready.way {
+                    self.launch(now, id, cfg, out);
+                }
+            }
+        }
+    }
+
+    /// The run is over (or being stopped): the try under way is cut short, nothing more is
+    /// tried. What it learnt stays for `status`.
+    pub fn stop(&mut self, id: ServiceId, out: &mut Out) {
+        self.cancel(id, out);
+        self.next_try = None;
+        self.give_up_at = None;
+    }
+
+    /// A reload changed the checks of a running service: one already ready stays ready and
+    /// its health checks begin afresh; one not ready yet is checked the new way from now.
+    pub fn reconfigure(&mut self, now: Instant, id: ServiceId, cfg: &Service, out: &mut Out) {
+        self.stop(id, out);
+        match self.ready_since {
+            Some(since) => {
+                self.unhealthy = false;
+                self.become_ready(now, cfg);
+                self.ready_since = Some(since);
+            }
+            None => self.start(now, id, cfg, out),
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        let give_up = self.give_up_at.filter(|_| self.ready_since.is_none());
+        [self.next_try, self.in_flight.map(|f| f.deadline), give_up]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Deadlines that have passed: the ready timeout, a try's timeout, the next try.
+    pub fn due(
+        &mut self,
+        now: Instant,
+        id: ServiceId,
+        cfg: &Service,
+        out: &mut Out,
+    ) -> Option<Verdict> {
+        if let (None, Some(at), Some(ready)) = (self.ready_since, self.give_up_at, &cfg.ready)
+            && at <= now
+        {
+            self.stop(id, out);
+            let last = match &self.last_failure {
+                Some(why) => format!(" (last try: {why})"),
+                None => String::new(),
+            };
+            return Some(Verdict::NotReady(format!(
+                "not ready after {}{last}",
+                fmt_duration(ready.timeout)
+            )));
+        }
+        if let Some(flight) = self.in_flight
+            && flight.deadline <= now
+        {
+            self.cancel(id, out);
+            let took = fmt_duration(flight.deadline.saturating_duration_since(flight.started));
+            let verdict = self.failed(now, flight.started, cfg, format!("timed out after {took}"), out);
+            if verdict.is_some() {
+                return verdict;
+            }
+        }
+        if self.in_flight.is_none() && self.next_try.is_some_and(|t| t <= now) {
+            self.launch(now, id, cfg, out);
+        }
+        None
+    }
+
+    /// A command check was spawned; false when no try waits for it (kill it).
+    pub fn spawned(&mut self, pid: i32) -> bool {
+        match &mut self.in_flight {
+            Some(f) if f.command && f.pid.is_none() => {
+                f.pid = Some(pid);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A command check that could not be spawned, or that exited (`pid`: which one).
+    pub fn command_done(
+        &mut self,
+        now: Instant,
+        pid: Option<i32>,
+        result: Result<(), String>,
+        cfg: &Service,
+        out: &mut Out,
+    ) -> Option<Verdict> {
+        let flight = self.in_flight.filter(|f| f.command && f.pid == pid)?;
+        self.answered(now, flight, result, cfg, out)
+    }
+
+    /// The answer of network check `seq`.
+    pub fn net_done(
+        &mut self,
+        now: Instant,
+        seq: u32,
+        result: Result<(), String>,
+        cfg: &Service,
+        out: &mut Out,
+    ) -> Option<Verdict> {
+        let flight = self.in_flight.filter(|f| !f.command && f.seq == seq)?;
+        self.answered(now, flight, result, cfg, out)
+    }
+
+    /// The service said something: `READY=1` (or a newline on its notification fd), and
+    /// perhaps a status text.
+    pub fn notified(
+        &mut self,
+        now: Instant,
+        ready: bool,
+        status_text: Option<String>,
+        cfg: &Service,
+    ) -> Option<Verdict> {
+        if status_text.is_some() {
+            self.status_text = status_text;
+        }
+        let by_notify = matches!(cfg.ready.as_ref().map(|r| &r.way), Some(ReadyWay::Notify(_)));
+        if ready && by_notify && self.ready_since.is_none() && self.give_up_at.is_some() {
+            self.become_ready(now, cfg);
+            return Some(Verdict::Ready);
+        }
+        None
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready_since.is_some()
+    }
+
+    pub fn status_text(&self) -> Option<&str> {
+        self.status_text.as_deref()
+    }
+
+    pub fn health(&self, cfg: &Service, running: bool) -> Health {
+        match (&cfg.health, self.unhealthy) {
+            (Some(_), true) => Health::Unhealthy,
+            (Some(_), false) if running && self.is_ready() => Health::Healthy,
+            _ => Health::Unchecked,
+        }
+    }
+
+    // ---- pieces ----
+
+    fn become_ready(&mut self, now: Instant, cfg: &Service) {
+        self.ready_since = Some(now);
+        self.give_up_at = None;
+        self.failures = 0;
+        self.last_failure = None;
+        self.next_try = cfg.health.as_ref().map(|h| now + h.interval);
+    }
+
+    fn answered(
+        &mut self,
+        now: Instant,
+        flight: InFlight,
+        result: Result<(), String>,
+        cfg: &Service,
+        out: &mut Out,
+    ) -> Option<Verdict> {
+        self.in_flight = None;
+        match result {
+            Ok(()) if self.ready_since.is_none() => {
+                self.become_ready(now, cfg);
+                Some(Verdict::Ready)
+            }
+            Ok(()) => {
+                if self.failures > 0 {
+                    out.log(Level::Info, format!("{}: health check passes again", cfg.name));
+                }
+                self.failures = 0;
+                self.next_try = cfg.health.as_ref().map(|h| next(flight.started, now, h.interval));
+                None
+            }
+            Err(why) => self.failed(now, flight.started, cfg, why, out),
+        }
+    }
+
+    /// A try failed (or timed out): the next is scheduled; health counts it.
+    fn failed(
+        &mut self,
+        now: Instant,
+        started: Instant,
+        cfg: &Service,
+        why: String,
+        out: &mut Out,
+    ) -> Option<Verdict> {
+        let name = &cfg.name;
+        let Some(ready_since) = self.ready_since else {
+            out.log(Level::Debug, format!("{name}: not ready yet: {why}"));
+            self.last_failure = Some(why);
+            self.next_try = cfg.ready.as_ref().map(|r| next(started, now, r.interval));
+            return None;
+        };
+        let health = cfg.health.as_ref()?;
+        self.next_try = Some(next(started, now, health.interval));
+        if now.saturating_duration_since(ready_since) < health.start_period {
+            out.log(
+                Level::Debug,
+                format!("{name}: health check failed within start_period: {why}"),
+            );
+            return None;
+        }
+        self.failures += 1;
+        if self.failures >= health.retries {
+            self.unhealthy = true;
+            return Some(Verdict::Unhealthy(why));
+        }
+        out.log(
+            Level::Info,
+            format!(
+                "{name}: health check failed ({} of {} in a row): {why}",
+                self.failures, health.retries
+            ),
+        );
+        None
+    }
+
+    /// Sends the next try: a network check to the runtime, or a command as a child.
+    fn launch(&mut self, now: Instant, id: ServiceId, cfg: &Service, out: &mut Out) {
+        let (check, timeout) = match (&cfg.ready, &cfg.health, self.ready_since) {
+            (Some(r), _, None) => match &r.way {
+                ReadyWay::Check(c) => (c, r.try_timeout()),
+                ReadyWay::Notify(_) => return,
+            },
+            (_, Some(h), Some(_)) => (&h.check, h.timeout),
+            _ => return,
+        };
+        self.next_try = None;
+        self.seq = self.seq.wrapping_add(1);
+        let command = matches!(check, Check::Command(_));
+        self.in_flight = Some(InFlight {
+            seq: self.seq,
+            pid: None,
+            command,
+            started: now,
+            deadline: now + timeout,
+        });
+        match check {
+            Check::Net(probe) => out.actions.push_back(Action::Check {
+                id,
+                seq: self.seq,
+                probe: probe.clone(),
+            }),
+            Check::Command(script) => {
+                let argv = shell(script).into_iter().map(OsString::from).collect();
+                let mut plan = SpawnPlan::new(argv, Grouping::Session);
+                plan.env = cfg.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+                plan.directory.clone_from(&cfg.directory);
+                plan.credentials.clone_from(&cfg.credentials);
+                plan.stdio = Stdio::Null;
+                out.spawn(Owner::Check(id), plan);
+            }
+        }
+    }
+
+    /// Cuts the try under way short.
+    fn cancel(&mut self, id: ServiceId, out: &mut Out) {
+        match self.in_flight.take() {
+            Some(InFlight { pid: Some(pid), .. }) => out.kill(pid, libc::SIGKILL, true),
+            // Its spawn is under way: `spawned` answers false, and the child is killed then.
+            Some(InFlight { command: true, .. }) | None => {}
+            Some(InFlight { command: false, .. }) => {
+                out.actions.push_back(Action::CancelCheck(id));
+            }
+        }
+    }
+}
+
+/// The next try: an interval after the last one began, and not in the past.
+fn next(started: Instant, now: Instant, interval: std::time::Duration) -> Instant {
+    (started + interval).max(now)
+}
+
+/// A command check's exit in the words of a failure; None when it passed.
+pub(crate) fn command_failure(exit: Exit) -> Option<String> {
+    match exit {
+        Exit::Code(0) => None,
+        exit => Some(format!("check command {exit}")),
+    }
+}
