@@ -389,8 +389,7 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(
-            lines[0],
-            "NAME    KIND     STATE    HEALTH   PID  UPTIME  RESTARTS  LAST EXIT  NOTE",
+            lines[0], "NAME    KIND     STATE    HEALTH   PID  UPTIME  RESTARTS  LAST EXIT  NOTE",
             "{table}"
         );
         assert_eq!(

@@ -612,6 +612,12 @@ impl Core {
         (!waits_for.is_empty()).then(|| format!("waiting for {}", waits_for.join(", ")))
     }
 
+    /// The seq of service `id`'s network check under way.
+    #[cfg(test)]
+    pub fn checks_under_way(&self, id: ServiceId) -> Option<u32> {
+        self.services.get(&id)?.checks().net_in_flight()
+    }
+
     #[cfg(test)]
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down()

@@ -142,7 +142,13 @@ impl Checks {
         {
             self.cancel(id, out);
             let took = fmt_duration(flight.deadline.saturating_duration_since(flight.started));
-            let verdict = self.failed(now, flight.started, cfg, format!("timed out after {took}"), out);
+            let verdict = self.failed(
+                now,
+                flight.started,
+                cfg,
+                format!("timed out after {took}"),
+                out,
+            );
             if verdict.is_some() {
                 return verdict;
             }
@@ -202,7 +208,10 @@ impl Checks {
         if status_text.is_some() {
             self.status_text = status_text;
         }
-        let by_notify = matches!(cfg.ready.as_ref().map(|r| &r.way), Some(ReadyWay::Notify(_)));
+        let by_notify = matches!(
+            cfg.ready.as_ref().map(|r| &r.way),
+            Some(ReadyWay::Notify(_))
+        );
         if ready && by_notify && self.ready_since.is_none() && self.give_up_at.is_some() {
             self.become_ready(now, cfg);
             return Some(Verdict::Ready);
@@ -224,6 +233,12 @@ impl Checks {
             (Some(_), false) if running && self.is_ready() => Health::Healthy,
             _ => Health::Unchecked,
         }
+    }
+
+    /// The seq of the network check under way.
+    #[cfg(test)]
+    pub fn net_in_flight(&self) -> Option<u32> {
+        self.in_flight.filter(|f| !f.command).map(|f| f.seq)
     }
 
     // ---- pieces ----
@@ -252,10 +267,16 @@ impl Checks {
             }
             Ok(()) => {
                 if self.failures > 0 {
-                    out.log(Level::Info, format!("{}: health check passes again", cfg.name));
+                    out.log(
+                        Level::Info,
+                        format!("{}: health check passes again", cfg.name),
+                    );
                 }
                 self.failures = 0;
-                self.next_try = cfg.health.as_ref().map(|h| next(flight.started, now, h.interval));
+                self.next_try = cfg
+                    .health
+                    .as_ref()
+                    .map(|h| next(flight.started, now, h.interval));
                 None
             }
             Err(why) => self.failed(now, flight.started, cfg, why, out),

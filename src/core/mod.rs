@@ -518,10 +518,14 @@ impl Core {
                             None => Ok(()),
                             Some(why) => Err(why.as_str()),
                         };
-                        self.feed_service(now, id, service::Input::CheckDone {
-                            pid: Some(pid),
-                            result,
-                        });
+                        self.feed_service(
+                            now,
+                            id,
+                            service::Input::CheckDone {
+                                pid: Some(pid),
+                                result,
+                            },
+                        );
                         return;
                     }
                     Routed::GroupProbed(_) => return,
@@ -566,7 +570,8 @@ impl Core {
         };
         let was_ready = svc.is_ready();
         let notice = svc.handle(now, input, shutting_down, &mut out);
-        let lost_readiness = (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
+        let lost_readiness =
+            (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
         if svc.is_retired() && svc.is_down() {
             self.drop_service(id);
         }
@@ -594,7 +599,7 @@ impl Core {
             .collect();
         if !running.is_empty() {
             let text = format!(
-                "{name} is not ready any more; {} started after it, keep running",
+                "{name} is not ready any more; what started after it keeps running: {}",
                 running.join(", ")
             );
             self.log(Level::Info, text);
@@ -695,6 +700,8 @@ impl Core {
                 if self.mode == Mode::ScanOnce && self.watches.values().all(WatchRun::scan_done) {
                     let failed = self.watches.values().any(WatchRun::start_failed);
                     self.begin_shutdown(now, None, Some(i32::from(failed)));
+                }
+                if self.shutting_down() {
                     self.settle(now);
                 }
             }

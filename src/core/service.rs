@@ -289,9 +289,17 @@ impl ServiceRun {
                     then,
                 };
             }
-            (S::Failing { pid, since, then, .. }, I::DiagnoseExited(_) | I::DiagnoseFailed(_)) => {
+            (
+                S::Failing {
+                    pid, since, then, ..
+                },
+                I::DiagnoseExited(_) | I::DiagnoseFailed(_),
+            ) => {
                 if let I::DiagnoseFailed(reason) = input {
-                    out.log(Level::Warn, format!("{name} diagnose: cannot run: {reason}"));
+                    out.log(
+                        Level::Warn,
+                        format!("{name} diagnose: cannot run: {reason}"),
+                    );
                 }
                 self.state = S::Running { pid, since };
                 self.stop_running(now, then, out);
@@ -331,7 +339,15 @@ impl ServiceRun {
                 out.log(Level::Info, format!("{name} {exit} after {uptime}"));
                 self.start_cleaning(pid, then, out);
             }
-            (S::Failing { pid, since, diagnose, .. }, I::KillNow) => {
+            (
+                S::Failing {
+                    pid,
+                    since,
+                    diagnose,
+                    ..
+                },
+                I::KillNow,
+            ) => {
                 if let Some(d) = diagnose {
                     out.kill(d, libc::SIGKILL, true);
                 }
@@ -1075,6 +1091,11 @@ impl ServiceRun {
             }
             State::Failed => Status::Failed,
         }
+    }
+
+    #[cfg(test)]
+    pub fn checks(&self) -> &Checks {
+        &self.checks
     }
 
     #[cfg(test)]

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 use nix::poll::PollFlags;
 use nix::sys::socket::{
-    AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6, connect, getsockopt, socket, sockopt,
+    AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6, connect, getsockopt, socket,
+    sockopt,
 };
 
 use crate::core::{Event, ServiceId};
@@ -240,7 +241,8 @@ impl NetCheck {
                     }));
                 }
                 Ok(n) => {
-                    self.reply.extend_from_slice(buf.get(..n).unwrap_or_default());
+                    self.reply
+                        .extend_from_slice(buf.get(..n).unwrap_or_default());
                     if let Some(result) = status_line(&self.reply) {
                         return Some(result);
                     }
@@ -268,7 +270,10 @@ fn status_line(reply: &[u8]) -> Option<Result<(), String>> {
     };
     Some(match code {
         Some(200..=399) => Ok(()),
-        Some(_) => Err(format!("HTTP {}", line.split_once(' ').map_or(line, |(_, r)| r))),
+        Some(_) => Err(format!(
+            "HTTP {}",
+            line.split_once(' ').map_or(line, |(_, r)| r)
+        )),
         None => Err(format!(
             "not an HTTP status line: {:?}",
             line.chars().take(80).collect::<String>()
@@ -280,7 +285,6 @@ fn status_line(reply: &[u8]) -> Option<Result<(), String>> {
 fn words(e: Errno) -> String {
     e.desc().to_ascii_lowercase()
 }
-
 
 // ---- notification channels ----
 
@@ -315,7 +319,8 @@ impl Notifiers {
             Notify::Fd(n) => {
                 // A new pipe per run: a newline of an earlier run cannot make this one ready.
                 self.pipes.remove(&id);
-                let (read, write) = notification_pipe(n).map_err(|e| format!("cannot make its notification pipe: {e}"))?;
+                let (read, write) = notification_pipe(n)
+                    .map_err(|e| format!("cannot make its notification pipe: {e}"))?;
                 Ok(Prepared {
                     env: Vec::new(),
                     pipe: Some((read, write, n)),
@@ -333,7 +338,8 @@ impl Notifiers {
         let dir = match &self.dir {
             Some(dir) => dir.clone(),
             None => {
-                let dir = notify_dir().map_err(|e| format!("cannot make a directory for NOTIFY_SOCKET: {e}"))?;
+                let dir = notify_dir()
+                    .map_err(|e| format!("cannot make a directory for NOTIFY_SOCKET: {e}"))?;
                 self.dir = Some(dir.clone());
                 dir
             }
@@ -503,19 +509,30 @@ mod tests {
     #[test]
     fn status_lines() {
         assert_eq!(status_line(b"HTTP/1.1 200 OK\r\n"), Some(Ok(())));
-        assert_eq!(status_line(b"HTTP/1.0 302 Found\r\nLocation: /\r\n"), Some(Ok(())));
+        assert_eq!(
+            status_line(b"HTTP/1.0 302 Found\r\nLocation: /\r\n"),
+            Some(Ok(()))
+        );
         assert_eq!(
             status_line(b"HTTP/1.1 503 Service Unavailable\r\n"),
             Some(Err("HTTP 503 Service Unavailable".into()))
         );
         assert_eq!(status_line(b"HTTP/1.1 200 OK"), None);
-        assert!(matches!(status_line(b"SSH-2.0-OpenSSH\r\n"), Some(Err(e)) if e.contains("not an HTTP")));
+        assert!(
+            matches!(status_line(b"SSH-2.0-OpenSSH\r\n"), Some(Err(e)) if e.contains("not an HTTP"))
+        );
     }
 
     #[test]
     fn sd_notify_fields() {
-        assert_eq!(parse_sd_notify(b"READY=1\nSTATUS=up\n"), (true, Some("up".into())));
-        assert_eq!(parse_sd_notify(b"STATUS=loading 40%"), (false, Some("loading 40%".into())));
+        assert_eq!(
+            parse_sd_notify(b"READY=1\nSTATUS=up\n"),
+            (true, Some("up".into()))
+        );
+        assert_eq!(
+            parse_sd_notify(b"STATUS=loading 40%"),
+            (false, Some("loading 40%".into()))
+        );
         assert_eq!(parse_sd_notify(b"WATCHDOG=1\nREADY=0"), (false, None));
     }
 

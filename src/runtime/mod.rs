@@ -24,8 +24,8 @@ use crate::config::{self, Config};
 use crate::control::server::{BindError, Server, Wait};
 use crate::control::{self, Command, Request, error_line, ok_line, status_line};
 use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options, Owner};
-use crate::types::SpawnPlan;
 use crate::os::{self, platform, proctable, reap, signals};
+use crate::types::SpawnPlan;
 use checks::{Checkers, Watched};
 use outputs::{Outputs, Pipe};
 

@@ -2,6 +2,7 @@
 //! `sim` is the harness; one file per machine.
 
 mod admin;
+mod checks;
 mod main_cmd;
 mod props;
 mod service;

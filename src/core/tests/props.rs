@@ -460,7 +460,8 @@ impl World {
                     if let Some(pid) = pid {
                         self.live.remove(&pid);
                         let exit = Exit::Code(*code);
-                        self.core.handle_event(self.now, Event::Exited { pid, exit });
+                        self.core
+                            .handle_event(self.now, Event::Exited { pid, exit });
                     }
                 }
             }
@@ -530,7 +531,10 @@ impl World {
                 );
                 // Not ready yet: a ready timeout is always ahead.
                 if service && row.status == Status::Starting {
-                    assert!(self.core.poll_timeout().is_some(), "{row:?} with no deadline");
+                    assert!(
+                        self.core.poll_timeout().is_some(),
+                        "{row:?} with no deadline"
+                    );
                 }
             }
         }
