@@ -289,10 +289,69 @@ fn upkeep_shutdown_through_exec_waits_for_the_end() {
 fn ci_example_passes_and_fails_with_the_tests() {
     let pass = Container::run(CI, &[CI]);
     assert_eq!(pass.wait_exit(), 0, "{}", pass.logs());
-    assert!(pass.logs().contains("ok: the page mentions"));
+    let logs = pass.logs();
+    assert!(logs.contains("ok: the page mentions"), "{logs}");
+    // The tests ran once the slow database was ready, without waiting for it themselves
+    // (podman logs gives stdout before stderr: order within upkeep's log only).
+    assert!(logs.contains("ok: the database answers"), "{logs}");
+    let at = |needle: &str| {
+        logs.find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{logs}"))
+    };
+    assert!(at("db ready after 2") < at("web started"), "{logs}");
+    assert!(at("web ready after") < at("run-tests (pid"), "{logs}");
     let fail = Container::run(CI, &["-e", "EXPECT=nope", CI]);
     assert_eq!(fail.wait_exit(), 1, "{}", fail.logs());
     assert!(fail.logs().contains("FAIL"));
     // The services were stopped after the tests, in both runs.
     assert!(fail.logs().contains("web stopped"), "{}", fail.logs());
+}
+
+#[test]
+fn the_kubernetes_pod_serves_once_its_probes_pass() {
+    images();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let pod = format!("upkeep-test-kube-{}", std::process::id());
+    let yaml = std::fs::read_to_string(format!("{root}/containers/kubernetes/pod.yaml"))
+        .unwrap()
+        .replace("localhost/upkeep-demo:latest", DEMO)
+        .replace("name: upkeep-demo", &format!("name: {pod}"));
+    assert!(yaml.contains(DEMO) && yaml.contains(&pod), "{yaml}");
+    let file = std::env::temp_dir().join(format!("{pod}.yaml"));
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    struct Down<'a>(&'a str, &'a str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = podman(&["pod", "rm", "-f", "-t", "0", self.0]);
+            let _ = std::fs::remove_file(self.1);
+        }
+    }
+    let _down = Down(&pod, &file);
+    let out = podman(&["kube", "play", &file]);
+    assert!(out.status.success(), "{}", text(&out));
+    let container = format!("{pod}-demo");
+    let exec = |cmd: &[&str]| {
+        let mut all = vec!["exec", container.as_str()];
+        all.extend_from_slice(cmd);
+        podman(&all)
+    };
+    // The probes' command: 3 while httpd is not ready, then 0.
+    assert!(
+        wait_for(Duration::from_secs(20), || exec(&[
+            "/sbin/upkeep",
+            "status"
+        ])
+        .status
+        .success()),
+        "{}",
+        text(&exec(&["/sbin/upkeep", "status"]))
+    );
+    let table = text(&exec(&["/sbin/upkeep", "status", "httpd"]));
+    assert!(table.contains("running  healthy"), "{table}");
+    let page = text(&exec(&["wget", "-qO-", "http://127.0.0.1:8080/"]));
+    assert!(page.contains("upkeep"), "{page}");
+    // podman runs the liveness probe as the container's health check.
+    let out = podman(&["healthcheck", "run", &container]);
+    assert!(out.status.success(), "{}", text(&out));
 }

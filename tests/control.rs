@@ -104,15 +104,17 @@ give_up_after = 1
         "NAME",
         "KIND",
         "STATE",
+        "HEALTH",
         "PID",
         "UPTIME",
         "RESTARTS",
         "LAST EXIT",
+        "NOTE",
     ] {
         assert!(header.contains(col), "{header}");
     }
     assert!(
-        out.contains(&format!("web     service  running  {web}")),
+        out.contains(&format!("web     service  running  -       {web}")),
         "{out}"
     );
     assert!(
@@ -129,7 +131,12 @@ give_up_after = 1
         ("running".into(), web.into())
     );
     assert_eq!(w["restarts"], 0);
+    assert_eq!(
+        (w["ready"].clone(), w["health"].clone()),
+        (true.into(), "-".into())
+    );
     assert_eq!(entry(&status, "broken")["last_exit"], "status 3");
+    assert_eq!(entry(&status, "broken")["ready"], false);
 
     // Asking about web alone: healthy, exit 0. An unknown name: an error, exit 1.
     let (code, out, _) = client(&dir, &["status", "web"]);

@@ -1028,16 +1028,15 @@ impl ServiceRun {
         self.held
     }
 
-    /// Not between two states: what a waiting `stop` or `restart` waits for.
+    /// Not between two states: what a waiting `start`, `stop` or `restart` waits for.
     pub fn is_settled(&self) -> bool {
-        matches!(
-            self.state,
-            State::Running { .. }
-                | State::Backoff { .. }
-                | State::Down
-                | State::Failed
-                | State::Waiting
-        )
+        match self.state {
+            // Started but not ready yet is still on its way (`upkeep start` answers once the
+            // service can be used, or its ready timeout has failed the start).
+            State::Running { .. } => self.checks.is_ready(),
+            State::Backoff { .. } | State::Down | State::Failed | State::Waiting => true,
+            _ => false,
+        }
     }
 
     /// Nothing runs and nothing is under way: a reload may swap its definition in place.
