@@ -13,3 +13,5 @@ cargo build --release --quiet
 mkdir -p target/bench
 gcc -O2 -o target/bench/stamp bench/stamp.c
 gcc -O2 -o target/bench/ideal bench/ideal.c
+gcc -O2 -o target/bench/ideal_ready bench/ideal_ready.c
+gcc -O2 -o target/bench/readyd bench/readyd.c

@@ -395,7 +395,7 @@ impl Core {
         let due: Vec<ServiceId> = self
             .services
             .iter()
-            .filter(|(_, s)| s.deadline().is_some_and(|t| t <= now))
+            .filter(|(_, s)| s.is_due(now))
             .map(|(id, _)| *id)
             .collect();
         for id in due {

@@ -977,6 +977,12 @@ impl ServiceRun {
         }
     }
 
+    /// A deadline has passed, or a check may go out early to share this wake-up.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|t| t <= now)
+            || (self.is_running() && self.checks.try_due(now, &self.cfg))
+    }
+
     pub fn is_waiting(&self) -> bool {
         self.state == State::Waiting
     }
