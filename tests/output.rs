@@ -10,20 +10,7 @@ use std::time::Duration;
 
 use common::*;
 
-/// `upkeep ARGS --socket DIR/sock`: (exit code, stdout, stderr).
-fn client(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--socket")
-        .arg(dir.path("sock"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::client_on_socket as client;
 
 #[test]
 fn lines_are_labelled_and_the_death_line_quotes_the_last_one() {

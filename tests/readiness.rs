@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -65,16 +65,8 @@ fn scripts(dir: &TempDir) {
 
 /// `upkeep ARGS --socket DIR/sock`: (exit code, stdout).
 fn client(dir: &TempDir, args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--socket")
-        .arg(dir.path("sock"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let (code, stdout, _) = client_on_socket(dir, args);
+    (code, stdout)
 }
 
 fn position(text: &str, needle: &str) -> usize {

@@ -279,3 +279,18 @@ pub fn start_on_socket(dir: &TempDir, services: &str) -> Running {
     wait_socket(dir);
     up
 }
+
+/// `upkeep ARGS --socket DIR/sock`: (exit code, stdout, stderr).
+pub fn client_on_socket(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--socket")
+        .arg(dir.path("sock"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
