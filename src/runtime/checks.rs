@@ -23,6 +23,9 @@ use crate::types::{Credentials, NetProbe, Notify};
 /// The most of an HTTP answer read to find its status line.
 const STATUS_LINE_MAX: usize = 1024;
 
+/// Reads of one notification channel per wake-up.
+const NOTIFY_READS_MAX: usize = 64;
+
 /// What poll() is to watch, and for whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Watched {
@@ -375,7 +378,9 @@ impl Notifiers {
         let mut events = Vec::new();
         if let Some((socket, _)) = self.sockets.get(&id) {
             let mut buf = [0u8; 4096];
-            loop {
+            // A bounded number per wake-up: a service that floods its socket cannot hold
+            // the loop; the rest waits for the next poll.
+            for _ in 0..NOTIFY_READS_MAX {
                 match socket.recv(&mut buf) {
                     Ok(n) => {
                         let (ready, status) = parse_sd_notify(buf.get(..n).unwrap_or_default());
@@ -392,7 +397,7 @@ impl Notifiers {
             let mut buf = [0u8; 512];
             let mut newline = false;
             let mut closed = false;
-            loop {
+            for _ in 0..NOTIFY_READS_MAX {
                 match nix::unistd::read(fd, &mut buf) {
                     Ok(0) => {
                         closed = true;
