@@ -424,3 +424,35 @@ restart_delay = "10s"
     let log = log_of(&dir);
     assert_eq!(log.matches("web started").count(), 1, "{log}");
 }
+
+#[test]
+fn a_ready_command_runs_in_the_services_directory_with_its_env() {
+    let dir = TempDir::new("ready-cmd");
+    let _up = start_on_socket(
+        &dir,
+        &format!(
+            r#"
+[service.db]
+command = "sleep 0.5; touch ready-$MODE; exec sleep 100"
+directory = "{d}"
+env = {{ MODE = "prod" }}
+ready.command = "test -f ready-$MODE"
+ready.interval = "100ms"
+
+[service.web]
+command = "exec sleep 100"
+after = ["db"]
+"#,
+            d = dir.0.display()
+        ),
+    );
+    wait_log(&dir, "web started");
+    let log = log_of(&dir);
+    assert!(
+        position(&log, "db ready after 0.") < position(&log, "web started"),
+        "{log}"
+    );
+    assert!(dir.path("ready-prod").exists());
+    let (code, table) = client(&dir, &["status"]);
+    assert_eq!(code, 0, "{table}");
+}
