@@ -21,6 +21,11 @@ INITS = {
     "dumb-init": ["/usr/bin/dumb-init", "--"],
     "catatonit": ["/usr/bin/catatonit", "--"],
 }
+# Other upkeep binaries side by side, for before/after comparisons in one run:
+# BENCH_UPKEEP_OTHERS="upkeep (before)=/tmp/old/upkeep;upkeep (musl)=target/cross/.../upkeep"
+for other in filter(None, os.environ.get("BENCH_UPKEEP_OTHERS", "").split(";")):
+    label, path = other.split("=", 1)
+    INITS = {label: [path, "--"], **INITS}
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TRUE_RUNS = int(os.environ.get("BENCH_TRUE_RUNS", "200"))

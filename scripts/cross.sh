@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Cross builds and checks, run by CI:
 #   x86_64-unknown-freebsd:     cargo check of every target, clippy, and a linked release binary
+#   x86_64-unknown-linux-musl:  a static release binary about half the size of the glibc one,
+#                               the single-command tests run against it
 #   aarch64-unknown-linux-musl: a static release binary, whose single-command tests then run
 #                               here under qemu-user (the kernel runs it through binfmt_misc)
 # Installs what it needs when missing: Debian's rustc-web, cargo-web, rust-web-src and
@@ -44,6 +46,11 @@ RUSTFLAGS="-C link-self-contained=no" cargo-zigbuild build --quiet --release \
   --target aarch64-unknown-linux-musl "${build_std[@]}"
 arm=target/cross/aarch64-unknown-linux-musl/release/upkeep
 took "arm64: static release binary ($(stat -c %s $arm) bytes)" $t
+t=$SECONDS
+RUSTFLAGS="-C link-self-contained=no" cargo-zigbuild build --quiet --release \
+  --target x86_64-unknown-linux-musl "${build_std[@]}"
+musl=target/cross/x86_64-unknown-linux-musl/release/upkeep
+took "x86_64 musl: static release binary ($(stat -c %s $musl) bytes)" $t
 
 # The kernel runs arm64 binaries through qemu-user, as it would an arm64 container's.
 mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
@@ -52,6 +59,12 @@ t=$SECONDS
 env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" \
   UPKEEP_TEST_BIN="$PWD/$arm" cargo test --quiet --test single_command
 took "arm64: single-command tests under qemu-user" $t
+
+# The small x86_64 build runs natively: every single-command and service test against it.
+t=$SECONDS
+env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" \
+  UPKEEP_TEST_BIN="$PWD/$musl" cargo test --quiet --test single_command
+took "x86_64 musl: single-command tests" $t
 
 # A multi-arch image: containers/multiarch/Containerfile, built and run for both platforms.
 t=$SECONDS

@@ -345,15 +345,24 @@ fn a_thousand_orphans_are_reaped_as_subreaper() {
         eprintln!("skipped: qemu-user refuses PR_SET_CHILD_SUBREAPER (EINVAL)");
         return;
     }
-    let dir = TempDir::new("reap");
-    let log = dir.path("log");
-    let mut child = cmd(&test_bin())
-        .args(["-w", "--", "sh", "-c", &orphan_script(1000)])
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    assert_all_orphans_reaped(child.id() as i32, &log);
-    kill_tree(&mut child);
+    // Without a socket: the fast path (a blocking waitpid loop); with one: the general loop.
+    for socket in [false, true] {
+        let dir = TempDir::new("reap");
+        let log = dir.path("log");
+        let mut upkeep = cmd(&test_bin());
+        if socket {
+            upkeep.arg("--socket").arg(dir.path("sock"));
+        }
+        let mut child = upkeep
+            .args(["-w", "--", "sh", "-c", &orphan_script(1000)])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        assert_all_orphans_reaped(child.id() as i32, &log);
+        kill(child.id() as i32, libc::SIGTERM);
+        let status = wait_exit(&mut child, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(143), "socket {socket}");
+    }
 }
 
 #[test]

@@ -4,6 +4,15 @@
 use super::{Level, MainOptions, Out, Owner};
 use crate::types::{Exit, Grouping, SpawnPlan, signame};
 
+/// upkeep's exit status for COMMAND's `exit`: 0 for the codes `-e` names, else the shell's
+/// convention, 8 bits (128+N for signal N).
+pub fn exit_status(exit: Exit, success_codes: &[i32]) -> i32 {
+    match exit.status() {
+        s if success_codes.contains(&s) => 0,
+        s => s & 0xff,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     NotStarted,
@@ -60,11 +69,7 @@ impl MainCmd {
             }
             (State::Running { pid: p }, Input::Exited(pid, exit)) if p == pid => {
                 self.state = State::Ended;
-                let status = match exit.status() {
-                    s if self.opts.success_codes.contains(&s) => 0,
-                    // Exit statuses are 8 bits (128+N stays below 256 for real signals).
-                    s => s & 0xff,
-                };
+                let status = exit_status(exit, &self.opts.success_codes);
                 let level = if loud { Level::Info } else { Level::Debug };
                 out.log(level, format!("{name} (pid {pid}) {exit}"));
                 Some(status)

@@ -24,7 +24,7 @@ macro_rules! out {
 
 mod admin;
 mod checks;
-mod main_cmd;
+pub mod main_cmd;
 pub mod output;
 mod service;
 #[cfg(test)]

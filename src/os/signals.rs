@@ -70,6 +70,53 @@ pub fn install(caught: &[i32]) -> io::Result<SignalDelivery<UnixStream, SignalOn
     Ok(delivery)
 }
 
+/// The single-command fast path's installation: `handler` for every signal of `caught`,
+/// with SA_RESTART so that a blocking wait goes on after it, TTIN/TTOU ignored. The mask is
+/// the caller's to manage.
+pub fn install_raw(caught: &[i32], handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+    for &sig in caught {
+        // SAFETY: a plain sigaction with a handler that makes only async-signal-safe calls.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigfillset(&mut action.sa_mask);
+            if libc::sigaction(sig, &action, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: setting SIG_IGN is async-signal-safe and touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGTTIN, libc::SIG_IGN);
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+    }
+    let _ = IGNORED.set(find_ignored(caught));
+    Ok(())
+}
+
+/// Blocks `sigs` (or, with `block` false, unblocks them).
+pub fn set_blocked(sigs: &[i32], block: bool) -> io::Result<()> {
+    let mut set = empty_set();
+    for &sig in sigs {
+        // SAFETY: set is initialised; sigaddset only flips a bit.
+        unsafe { libc::sigaddset(&mut set, sig) };
+    }
+    set_mask(
+        if block {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        },
+        &set,
+    )
+}
+
+/// Empties the signal mask (upkeep may have been started with signals blocked).
+pub fn unblock_all() -> io::Result<()> {
+    set_mask(libc::SIG_SETMASK, &empty_set())
+}
+
 static IGNORED: OnceLock<Vec<i32>> = OnceLock::new();
 
 /// The signals ignored in upkeep: SIG_IGN survives execve (handlers do not), so these are the

@@ -8,6 +8,7 @@
 mod checks;
 mod childlog;
 mod outputs;
+mod single;
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -75,6 +76,14 @@ pub fn run(spec: RunSpec) -> i32 {
     } else {
         signals::handled()
     };
+    if single::applies(
+        spec.mode == Mode::Single,
+        spec.socket.is_some(),
+        spec.main.as_ref(),
+    ) && let Some(main) = &spec.main
+    {
+        return single::run(main, || take_roles(&spec));
+    }
     let mut delivery = match signals::install(&caught) {
         Ok(d) => d,
         Err(e) => {
@@ -82,16 +91,7 @@ pub fn run(spec: RunSpec) -> i32 {
             return 1;
         }
     };
-    if let Some(Err(e)) = spec
-        .parent_death_signal
-        .map(platform::set_parent_death_signal)
-    {
-        log::warn!("cannot set the parent-death signal: {e}");
-    }
-    // `upkeep scan` leaves the daemons it starts to init, as the cron job it replaces did.
-    if !scan_once && let Err(e) = platform::become_subreaper() {
-        log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
-    }
+    take_roles(&spec);
     let mut ctl = match control(&spec) {
         Ok(ctl) => ctl,
         Err(status) => return status,
@@ -158,6 +158,22 @@ pub fn run(spec: RunSpec) -> i32 {
         // Reap on every wake-up: SIGCHLDs coalesce, and one may have arrived before the handler.
         feed_reaped(&mut core, &mut outputs, now);
         core.handle_timeout(now);
+    }
+}
+
+/// Once signals are caught: the parent-death signal asked for, and the subreaper role (not for
+/// `upkeep scan`, which leaves the daemons it starts to init, as the cron job it replaces did).
+fn take_roles(spec: &RunSpec) {
+    if let Some(Err(e)) = spec
+        .parent_death_signal
+        .map(platform::set_parent_death_signal)
+    {
+        log::warn!("cannot set the parent-death signal: {e}");
+    }
+    if spec.mode != Mode::ScanOnce
+        && let Err(e) = platform::become_subreaper()
+    {
+        log::warn!("not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped");
     }
 }
 
