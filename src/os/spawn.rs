@@ -44,7 +44,7 @@ fn spawn_in_directory(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
     #[cfg(target_os = "linux")]
     if spec.credentials.is_none() && !(spec.grouping == Grouping::ForegroundGroup && stdin_is_tty())
     {
-        return posix::spawn(spec, output, signals::ignored());
+        return posix::spawn(spec, output);
     }
     spawn_forked(spec, output)
 }
@@ -216,7 +216,7 @@ mod posix {
         }
     }
 
-    pub fn spawn(spec: &SpawnPlan, output: Outputs, ignored: &[i32]) -> io::Result<i32> {
+    pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
         let argv: Vec<CString> = spec
             .argv
             .iter()
@@ -267,7 +267,11 @@ mod posix {
             libc::sigemptyset(&mut empty);
             let mut defaults: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut defaults);
-            for &sig in ignored {
+            // Every signal, not only the ignored ones: glibc's child sets each signal of this
+            // set to SIG_DFL with one call, and asks the kernel about every other one first
+            // (two calls each), about sixty system calls more on the restart path.
+            let max = crate::types::signame::max_signal();
+            for sig in (1..=max).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
                 libc::sigaddset(&mut defaults, sig);
             }
             // glibc's spawn sets its internal signals (32, 33) to SIG_IGN in the child unless
