@@ -84,6 +84,7 @@ class Supervisor:
 
 class Upkeep(Supervisor):
     name = "upkeep"
+    binary = None
 
     def argv(self):
         cfg = os.path.join(self.base, "upkeep.toml")
@@ -95,7 +96,7 @@ class Upkeep(Supervisor):
                         'stable_after = "1s"\n')
                 if self.stop_timeout_ms:
                     f.write(f'stop_timeout = "{self.stop_timeout_ms}ms"\n')
-        return [UPKEEP, "-q", "-c", cfg]
+        return [self.binary or UPKEEP, "-q", "-c", cfg]
 
 
 class Runit(Supervisor):
@@ -263,7 +264,7 @@ def all_up(dirs):
     return all(os.path.exists(os.path.join(d, "stamps")) for d in dirs)
 
 
-def bench_restart(kind):
+def bench_restart(kind, samples=SAMPLES):
     base = fresh(kind, "restart")
     dirs = make_services(base, 1)
     sup = kind(base, dirs)
@@ -272,7 +273,7 @@ def bench_restart(kind):
     try:
         if not wait(lambda: all_up(dirs), 10):
             return None
-        for _ in range(SAMPLES):
+        for _ in range(samples):
             time.sleep(1.2)  # more than the 1 s minimum spacing of runit, s6, daemontools
             n = len(stamps(dirs[0]))
             pid = stamps(dirs[0])[-1][1]
@@ -353,7 +354,40 @@ def fmt_ms(v):
     return "-" if v is None else f"{v:.1f}"
 
 
+def others():
+    """Other upkeep binaries to compare, from BENCH_UPKEEP_OTHERS="label=path;label=path"."""
+    kinds = []
+    for other in filter(None, os.environ.get("BENCH_UPKEEP_OTHERS", "").split(";")):
+        label, path = other.split("=", 1)
+        kinds.append(type("Other", (Upkeep,), {"name": label, "binary": path}))
+    return kinds
+
+
+def restart_only():
+    """BENCH_RESTART_ONLY=1: restart latency of the floor and the upkeeps, rounds interleaved."""
+    kinds = [Ideal, Upkeep, *others()]
+    lat = {k.name: [] for k in kinds}
+    rounds = max(1, SAMPLES // 10)
+    for r in range(rounds):
+        for kind in kinds:
+            lat[kind.name] += bench_restart(kind, 10) or []
+    print(f"Restart latency, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; "
+          f"{rounds} rounds of 10 kills each, interleaved")
+    print()
+    print("| supervisor | samples | median (ms) | p95 (ms) | vs ideal |")
+    print("|---|---|---|---|---|")
+    floor = statistics.median(lat[Ideal.name]) if lat[Ideal.name] else float("nan")
+    for name, xs in lat.items():
+        if xs:
+            med = statistics.median(xs)
+            p95 = sorted(xs)[int(0.95 * (len(xs) - 1))]
+            print(f"| {name} | {len(xs)} | {med:.3f} | {p95:.3f} | {med / floor:.2f}x |")
+
+
 def main():
+    if os.environ.get("BENCH_RESTART_ONLY"):
+        restart_only()
+        return
     shutil.rmtree(ROOT, ignore_errors=True)
     rows = {}
     for kind in KINDS:
