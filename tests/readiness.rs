@@ -456,3 +456,49 @@ after = ["db"]
     let (code, table) = client(&dir, &["status"]);
     assert_eq!(code, 0, "{table}");
 }
+
+/// Accepts connections on PORT and never answers: an HTTP check must time out, and upkeep
+/// must go on serving meanwhile.
+const SILENT: &str = r#"
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+"#;
+
+#[test]
+fn an_http_endpoint_that_never_answers_does_not_hold_upkeep() {
+    let dir = TempDir::new("health-silent");
+    dir.write("silent.py", SILENT);
+    let port = free_port();
+    let _up = start_on_socket(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = ["python3", "{}", "{port}"]
+ready.tcp = "127.0.0.1:{port}"
+health.http = "http://127.0.0.1:{port}/"
+health.interval = "200ms"
+health.timeout = "60s"
+"#,
+            dir.path("silent.py").display()
+        ),
+    );
+    wait_log(&dir, "web ready after");
+    // The first health check went out 200 ms after ready and hangs for a minute: requests
+    // are answered all the same, and nothing has timed out.
+    std::thread::sleep(Duration::from_millis(600));
+    for _ in 0..5 {
+        let (code, table) = client(&dir, &["status", "web"]);
+        assert_eq!(code, 0, "{table}");
+        assert!(table.contains("running  healthy"), "{table}");
+    }
+    let log = log_of(&dir);
+    assert!(!log.contains("timed out"), "{log}");
+}
