@@ -334,6 +334,10 @@ restart_delay = "10s"
             .any(|l| l.starts_with("web") && l.contains("unhealthy")),
         "{table}"
     );
+    assert!(
+        table.contains("unhealthy: HTTP 503 Service Unavailable"),
+        "{table}"
+    );
 }
 
 #[test]

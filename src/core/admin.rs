@@ -593,10 +593,11 @@ impl Core {
         }
     }
 
-    /// "waiting for db, cache" while it waits; else the service's own STATUS= words.
+    /// "waiting for db, cache" while it waits; else the service's own STATUS= words, or
+    /// why it is not ready or not healthy.
     fn note(&self, s: &ServiceRun) -> Option<String> {
         if !s.is_waiting() {
-            return s.status_text().map(str::to_string);
+            return s.note();
         }
         let waits_for: Vec<&str> = s
             .cfg

@@ -241,6 +241,22 @@ impl Checks {
         self.status_text.as_deref()
     }
 
+    /// For `status`'s NOTE: why the run is not ready yet, or why its health checks fail.
+    pub fn trouble(&self, cfg: &Service) -> Option<String> {
+        let why = self.last_failure.as_deref()?;
+        Some(match (self.ready_since, self.unhealthy, &cfg.health) {
+            (None, _, _) => format!("not ready: {why}"),
+            (Some(_), true, _) => format!("unhealthy: {why}"),
+            (Some(_), false, Some(h)) => {
+                format!(
+                    "health check failed {} of {}: {why}",
+                    self.failures, h.retries
+                )
+            }
+            (Some(_), false, None) => return None,
+        })
+    }
+
     pub fn health(&self, cfg: &Service, running: bool) -> Health {
         match (&cfg.health, self.unhealthy) {
             (Some(_), true) => Health::Unhealthy,
@@ -287,6 +303,7 @@ impl Checks {
                     );
                 }
                 self.failures = 0;
+                self.last_failure = None;
                 self.next_try = cfg
                     .health
                     .as_ref()
@@ -325,6 +342,7 @@ impl Checks {
         self.failures += 1;
         if self.failures >= health.retries {
             self.unhealthy = true;
+            self.last_failure = Some(why.clone());
             return Some(Verdict::Unhealthy(why));
         }
         out.log(
@@ -334,6 +352,7 @@ impl Checks {
                 self.failures, health.retries
             ),
         );
+        self.last_failure = Some(why);
         None
     }
 

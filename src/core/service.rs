@@ -1014,8 +1014,13 @@ impl ServiceRun {
         self.checks.health(&self.cfg, self.is_running())
     }
 
-    pub fn status_text(&self) -> Option<&str> {
-        self.checks.status_text()
+    /// What `status` notes of it: its own words (`STATUS=`), else why it is not ready or
+    /// not healthy.
+    pub fn note(&self) -> Option<String> {
+        match self.checks.status_text() {
+            Some(text) => Some(text.to_string()),
+            None => self.checks.trouble(&self.cfg),
+        }
     }
 
     pub fn is_cleaning(&self) -> bool {

@@ -84,6 +84,8 @@ fn a_dependent_waits_until_its_dependency_is_ready() {
     // The first try fails: the next one comes an interval after the first began.
     let seq = sim.core.checks_under_way(sid(0)).expect("a first try");
     answer(&mut sim, 0, seq, Err("connection refused"));
+    let note = row(&sim.status(), "db").note.clone();
+    assert_eq!(note.as_deref(), Some("not ready: connection refused"));
     assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(200)));
     let acts = sim.advance(ms(200));
     let seq = check_of(&acts, 0).expect("a second try");
@@ -160,10 +162,10 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
         let stopped = killed_with(&acts, pid, libc::SIGTERM);
         assert_eq!(stopped, n == 3, "failure {n}: {acts:?}");
         if n < 3 {
-            assert_eq!(
-                row(&sim.status(), "web").health,
-                crate::core::Health::Healthy
-            );
+            let rows = sim.status();
+            assert_eq!(row(&rows, "web").health, crate::core::Health::Healthy);
+            let want = format!("health check failed {n} of 3: HTTP 503 Service Unavailable");
+            assert_eq!(row(&rows, "web").note.as_deref(), Some(want.as_str()));
         }
     }
     assert!(
@@ -178,6 +180,11 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
         crate::core::Health::Unhealthy
     );
     assert!(!sim.status().iter().all(StatusRow::healthy));
+    let note = row(&sim.status(), "web").note.clone();
+    assert_eq!(
+        note.as_deref(),
+        Some("unhealthy: HTTP 503 Service Unavailable")
+    );
     sim.reap(pid, Exit::Signal(libc::SIGTERM));
     sim.until_running(0);
     // A new run starts healthy again, with its restart counted.
