@@ -4,6 +4,7 @@
 (b) overhead of `INIT -- true` over a bare `true` (200 runs, median);
 (c) peak RSS (VmHWM) of the init while its command runs;
 (d) binary size.
+The first row is the floor, bench/ideal_init.c: posix_spawn and a blocking wait() loop.
 Prints a Markdown table with medians and the ratio to tini.
 """
 import json
@@ -15,7 +16,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UPKEEP = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "target", "release", "upkeep")
+IDEAL = os.path.join(HERE, "..", "target", "bench", "ideal_init")
 INITS = {
+    "ideal (wait loop)": [IDEAL, "--"],
     "upkeep": [UPKEEP, "--"],
     "tini": ["/usr/bin/tini-static", "--"],
     "dumb-init": ["/usr/bin/dumb-init", "--"],
@@ -25,7 +28,7 @@ INITS = {
 # BENCH_UPKEEP_OTHERS="upkeep (before)=/tmp/old/upkeep;upkeep (musl)=target/cross/.../upkeep"
 for other in filter(None, os.environ.get("BENCH_UPKEEP_OTHERS", "").split(";")):
     label, path = other.split("=", 1)
-    INITS = {label: [path, "--"], **INITS}
+    INITS = {**dict(list(INITS.items())[:2]), label: [path, "--"], **dict(list(INITS.items())[2:])}
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TRUE_RUNS = int(os.environ.get("BENCH_TRUE_RUNS", "200"))
