@@ -262,10 +262,7 @@ fn podman_stop_stops_services_in_reverse_order() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert_eq!(c.exit_code(), 0);
     let logs = c.logs();
-    let at = |needle: &str| {
-        logs.find(needle)
-            .unwrap_or_else(|| panic!("{needle}:\n{logs}"))
-    };
+    let at = |needle: &str| position(&logs, needle);
     // syslogd comes first (httpd and crond are `after` it), so it stops last.
     assert!(at("syslogd stopping") > at("httpd stopped"), "{logs}");
     assert!(at("syslogd stopping") > at("crond stopped"), "{logs}");
@@ -294,10 +291,7 @@ fn ci_example_passes_and_fails_with_the_tests() {
     // The tests ran once the slow database was ready, without waiting for it themselves
     // (podman logs gives stdout before stderr: order within upkeep's log only).
     assert!(logs.contains("ok: the database answers"), "{logs}");
-    let at = |needle: &str| {
-        logs.find(needle)
-            .unwrap_or_else(|| panic!("{needle}:\n{logs}"))
-    };
+    let at = |needle: &str| position(&logs, needle);
     assert!(at("db ready after 2") < at("web started"), "{logs}");
     assert!(at("web ready after") < at("run-tests (pid"), "{logs}");
     let fail = Container::run(CI, &["-e", "EXPECT=nope", CI]);

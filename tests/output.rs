@@ -26,10 +26,7 @@ diagnose = "echo tail in $UPKEEP_OUTPUT_TAIL; cat \"$UPKEEP_OUTPUT_TAIL\""
     );
     wait_log(&dir, "web diagnose: no newline");
     let text = log_of(&dir);
-    let at = |needle: &str| {
-        text.find(needle)
-            .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
-    };
+    let at = |needle: &str| position(&text, needle);
     assert!(at("Z web: hello") < at("Z web[stderr]: bind: Address already in use"));
     // The last line, written without a newline, comes out before the death line.
     assert!(at("Z web: no newline") < at("web exited with status 1"));

@@ -69,11 +69,6 @@ fn client(dir: &TempDir, args: &[&str]) -> (i32, String) {
     (code, stdout)
 }
 
-fn position(text: &str, needle: &str) -> usize {
-    text.find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
-}
-
 #[test]
 fn a_dependent_starts_once_the_port_opens_and_status_says_why_it_waits() {
     let dir = TempDir::new("ready-tcp");

@@ -294,3 +294,9 @@ pub fn client_on_socket(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Where `needle` is in `text`; a test failure naming both when it is not there.
+pub fn position(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
+}
