@@ -47,6 +47,13 @@ pub(crate) struct Checks {
     status_text: Option<String>,
 }
 
+/// The check a try makes, how often, and how long one may take.
+struct Current<'c> {
+    check: &'c Check,
+    interval: Duration,
+    timeout: Duration,
+}
+
 /// What `status` shows in its HEALTH column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
@@ -164,12 +171,10 @@ impl Checks {
     /// wake-up, so 100 services checked every second wake upkeep about ten times a second,
     /// not a hundred.
     pub fn try_due(&self, now: Instant, cfg: &Service) -> bool {
-        let interval = match (&cfg.ready, &cfg.health, self.ready_since) {
-            (Some(r), _, None) => r.interval,
-            (_, Some(h), Some(_)) => h.interval,
-            _ => return false,
+        let Some(current) = self.current(cfg) else {
+            return false;
         };
-        let slack = (interval / 10).min(Duration::from_millis(100));
+        let slack = (current.interval / 10).min(Duration::from_millis(100));
         self.next_try.is_some_and(|t| t <= now + slack)
     }
 
@@ -273,6 +278,27 @@ impl Checks {
 
     // ---- pieces ----
 
+    /// The check in effect: the ready check until the run is ready, the health check after
+    /// (None: nothing to try, or the service notifies).
+    fn current<'c>(&self, cfg: &'c Service) -> Option<Current<'c>> {
+        match (&cfg.ready, &cfg.health, self.ready_since) {
+            (Some(r), _, None) => match &r.way {
+                ReadyWay::Check(check) => Some(Current {
+                    check,
+                    interval: r.interval,
+                    timeout: r.try_timeout(),
+                }),
+                ReadyWay::Notify(_) => None,
+            },
+            (_, Some(h), Some(_)) => Some(Current {
+                check: &h.check,
+                interval: h.interval,
+                timeout: h.timeout,
+            }),
+            _ => None,
+        }
+    }
+
     fn become_ready(&mut self, now: Instant, cfg: &Service) {
         self.ready_since = Some(now);
         self.give_up_at = None;
@@ -304,10 +330,9 @@ impl Checks {
                 }
                 self.failures = 0;
                 self.last_failure = None;
-                self.next_try = cfg
-                    .health
-                    .as_ref()
-                    .map(|h| next(flight.started, now, h.interval));
+                self.next_try = self
+                    .current(cfg)
+                    .map(|c| next(flight.started, now, c.interval));
                 None
             }
             Err(why) => self.failed(now, flight.started, cfg, why, out),
@@ -327,7 +352,7 @@ impl Checks {
         let Some(ready_since) = self.ready_since else {
             out.log(Level::Debug, format!("{name}: not ready yet: {why}"));
             self.last_failure = Some(why);
-            self.next_try = cfg.ready.as_ref().map(|r| next(started, now, r.interval));
+            self.next_try = self.current(cfg).map(|c| next(started, now, c.interval));
             return None;
         };
         let health = cfg.health.as_ref()?;
@@ -358,13 +383,8 @@ impl Checks {
 
     /// Sends the next try: a network check to the runtime, or a command as a child.
     fn launch(&mut self, now: Instant, id: ServiceId, cfg: &Service, out: &mut Out) {
-        let (check, timeout) = match (&cfg.ready, &cfg.health, self.ready_since) {
-            (Some(r), _, None) => match &r.way {
-                ReadyWay::Check(c) => (c, r.try_timeout()),
-                ReadyWay::Notify(_) => return,
-            },
-            (_, Some(h), Some(_)) => (&h.check, h.timeout),
-            _ => return,
+        let Some(Current { check, timeout, .. }) = self.current(cfg) else {
+            return;
         };
         self.next_try = None;
         self.seq = self.seq.wrapping_add(1);

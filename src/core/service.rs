@@ -2,7 +2,7 @@
 //! input); the data a state needs lives in its variant.
 
 use std::ffi::OsString;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::admin::Status;
 use super::checks::{Checks, Health, Verdict};
@@ -223,7 +223,7 @@ impl ServiceRun {
                 self.last_start = Some(now);
                 self.quick_deaths += 1;
                 self.last_exit = Some(Exit::Code(status));
-                let then = self.decide(Exit::Code(status), shutting_down);
+                let then = self.decide(Some(Exit::Code(status)), shutting_down);
                 let cmd = self.cfg.command.first().cloned().unwrap_or_default();
                 let what = format!("{name}: cannot start {cmd}: {reason}");
                 self.log_end(now, what, then, shutting_down, None, out);
@@ -625,7 +625,7 @@ impl ServiceRun {
         } else {
             self.quick_deaths += 1;
         }
-        let then = self.decide(exit, shutting_down);
+        let then = self.decide(Some(exit), shutting_down);
         let what = format!("{} {exit} after {}", self.cfg.name, fmt_duration(uptime));
         let last = self
             .output
@@ -725,22 +725,10 @@ impl ServiceRun {
     ) {
         self.checks.stop(self.id, out);
         self.quick_deaths += 1;
-        let then = if self.cfg.restart == Restart::Never {
-            Then::Down
-        } else if self.cfg.give_up_after > 0 && self.quick_deaths >= self.cfg.give_up_after {
-            Then::Fail
-        } else {
-            self.restarts += 1;
-            Then::Restart
-        };
-        let next = match then {
-            Then::Restart | Then::Start => format!("restarting it (restart {})", self.restarts),
-            Then::Down => "not restarting (restart = never)".to_string(),
-            Then::Fail => format!(
-                "giving up after {} quick deaths in a row; state failed",
-                self.quick_deaths
-            ),
-        };
+        // Checks stop in a shutdown, so a failed run is never one of its moments.
+        let then = self.decide(None, false);
+        // The spacing counts from the end of the stop, not yet known.
+        let next = self.what_next(then, false, None);
         out.log(Level::Warn, format!("{what}; stopping it, then {next}"));
         let diagnose = self.cfg.diagnose.clone().filter(|_| then == Then::Restart);
         let Some(script) = diagnose else {
@@ -758,11 +746,13 @@ impl ServiceRun {
         out.spawn(Owner::Diagnose(self.id), plan);
     }
 
-    /// What a death leads to, by policy; counts the restart when there is one.
-    fn decide(&mut self, exit: Exit, shutting_down: bool) -> Then {
+    /// What the end of a run leads to, by policy; counts the restart when there is one.
+    /// `exit`: how it died, or None for a run that failed its checks (a failure to
+    /// `on-failure`).
+    fn decide(&mut self, exit: Option<Exit>, shutting_down: bool) -> Then {
         let wanted = match self.cfg.restart {
             Restart::Always => true,
-            Restart::OnFailure => exit != Exit::Code(0),
+            Restart::OnFailure => exit != Some(Exit::Code(0)),
             Restart::Never => false,
         };
         if shutting_down || !wanted {
@@ -775,6 +765,27 @@ impl ServiceRun {
         Then::Restart
     }
 
+    /// What comes next, in the words of the log; `restart_in`: the spacing, when known.
+    fn what_next(&self, then: Then, shutting_down: bool, restart_in: Option<Duration>) -> String {
+        match (then, restart_in) {
+            (Then::Restart, Some(wait)) => format!(
+                "restarting in {} (restart {})",
+                fmt_duration(wait),
+                self.restarts
+            ),
+            (Then::Restart, None) => format!("restarting it (restart {})", self.restarts),
+            (Then::Start, _) => "restarting it (request)".to_string(),
+            (Then::Down, _) if shutting_down => "not restarting: shutting down".to_string(),
+            (Then::Down, _) => {
+                format!("not restarting (restart = {})", self.cfg.restart.as_str())
+            }
+            (Then::Fail, _) => format!(
+                "giving up after {} quick deaths in a row; state failed",
+                self.quick_deaths
+            ),
+        }
+    }
+
     /// The one line that says how a run ended and what comes next.
     fn log_end(
         &self,
@@ -785,20 +796,8 @@ impl ServiceRun {
         last_output: Option<&str>,
         out: &mut Out,
     ) {
-        let next = match then {
-            Then::Restart => format!(
-                "restarting in {} (restart {})",
-                fmt_duration(self.next_start(now).saturating_duration_since(now)),
-                self.restarts
-            ),
-            Then::Start => "restarting it (request)".to_string(),
-            Then::Down if shutting_down => "not restarting: shutting down".to_string(),
-            Then::Down => format!("not restarting (restart = {})", self.cfg.restart.as_str()),
-            Then::Fail => format!(
-                "giving up after {} quick deaths in a row; state failed",
-                self.quick_deaths
-            ),
-        };
+        let wait = self.next_start(now).saturating_duration_since(now);
+        let next = self.what_next(then, shutting_down, Some(wait));
         let level = if then == Then::Fail {
             Level::Warn
         } else {
