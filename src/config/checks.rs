@@ -66,7 +66,7 @@ const HEALTH_KEYS: &[&str] = &[
 
 /// The `ready` table of service `name`, if it has one.
 pub(super) fn parse_ready(name: &str, item: Option<&Item>, checker: &mut Checker) -> Option<Ready> {
-    let (mut f, span) = sub_table(name, item, "ready", READY_KEYS, checker)?;
+    let (mut f, span) = sub_table(name, item, "ready.", READY_KEYS, checker)?;
     let notify = f.string("notify").and_then(|word| {
         let parsed = parse_notify(&word);
         if let Err(e) = &parsed {
@@ -98,7 +98,7 @@ pub(super) fn parse_health(
     item: Option<&Item>,
     checker: &mut Checker,
 ) -> Option<Health> {
-    let (mut f, span) = sub_table(name, item, "health", HEALTH_KEYS, checker)?;
+    let (mut f, span) = sub_table(name, item, "health.", HEALTH_KEYS, checker)?;
     let check = one_check(&mut f, span, false);
     let interval = positive(&mut f, "interval", Duration::from_secs(10));
     let timeout = positive(&mut f, "timeout", Duration::from_secs(5));
@@ -120,15 +120,17 @@ pub(super) fn parse_health(
 
 type Span = Option<std::ops::Range<usize>>;
 
-/// Typed getters over the sub-table `key` of a service, its unknown keys reported.
+/// Typed getters over a service's sub-table (`prefix` is its name and a dot, "ready."),
+/// its unknown keys reported.
 fn sub_table<'t, 'c, 'a>(
     name: &str,
     item: Option<&'t Item>,
-    key: &'static str,
+    prefix: &'static str,
     known: &[&str],
     checker: &'c mut Checker<'a>,
 ) -> Option<(Fields<'t, 'c, 'a>, Span)> {
     let item = item.filter(|i| !i.is_none())?;
+    let key = prefix.trim_end_matches('.');
     let what = format!("service `{name}`");
     let Some(table) = item.as_table_like() else {
         let message = format!(
@@ -139,7 +141,6 @@ fn sub_table<'t, 'c, 'a>(
         return None;
     };
     checker.unknown_keys(table, known, &format!("[service.{name}.{key}]"));
-    let prefix = if key == "ready" { "ready." } else { "health." };
     let span = span_of(item).or_else(|| table.iter().find_map(|(_, v)| span_of(v)));
     let fields = Fields {
         table,

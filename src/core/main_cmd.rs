@@ -13,6 +13,11 @@ pub fn exit_status(exit: Exit, success_codes: &[i32]) -> i32 {
     }
 }
 
+/// The line for an orphan reaped (`-w` warns with it; debug logging shows it).
+pub fn reaped_zombie(pid: i32, exit: Exit) -> String {
+    format!("reaped zombie pid {pid} ({exit})")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     NotStarted,

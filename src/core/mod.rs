@@ -611,10 +611,8 @@ impl Core {
         let warn = self.main.as_ref().is_some_and(MainCmd::warn_on_reap);
         if warn || self.debug {
             let level = if warn { Level::Warn } else { Level::Debug };
-            self.actions.push_back(Action::Log(
-                level,
-                format!("reaped zombie pid {pid} ({exit})"),
-            ));
+            self.actions
+                .push_back(Action::Log(level, main_cmd::reaped_zombie(pid, exit)));
         }
         let cleaning: Vec<ServiceId> = self
             .services

@@ -60,14 +60,20 @@ pub fn install(caught: &[i32]) -> io::Result<SignalDelivery<UnixStream, SignalOn
     let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter().copied())?;
     // upkeep may have been started with signals blocked (tini's sigconf test does this): a
     // blocked SIGCHLD would never wake the loop.
-    set_mask(libc::SIG_SETMASK, &empty_set())?;
+    unblock_all()?;
+    settle_dispositions(caught);
+    Ok(delivery)
+}
+
+/// After the handlers: TTIN/TTOU ignored (a log line to a terminal upkeep no longer owns
+/// must not stop it), and the ignored set that children reset computed once.
+fn settle_dispositions(caught: &[i32]) {
     // SAFETY: setting SIG_IGN is async-signal-safe and touches no Rust state.
     unsafe {
         libc::signal(libc::SIGTTIN, libc::SIG_IGN);
         libc::signal(libc::SIGTTOU, libc::SIG_IGN);
     }
     let _ = IGNORED.set(find_ignored(caught));
-    Ok(delivery)
 }
 
 /// The single-command fast path's installation: `handler` for every signal of `caught`,
@@ -86,12 +92,7 @@ pub fn install_raw(caught: &[i32], handler: extern "C" fn(libc::c_int)) -> io::R
             }
         }
     }
-    // SAFETY: setting SIG_IGN is async-signal-safe and touches no Rust state.
-    unsafe {
-        libc::signal(libc::SIGTTIN, libc::SIG_IGN);
-        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-    }
-    let _ = IGNORED.set(find_ignored(caught));
+    settle_dispositions(caught);
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::core::MainOptions;
-use crate::core::main_cmd::exit_status;
+use crate::core::main_cmd::{exit_status, reaped_zombie};
 use crate::os::{signals, spawn};
 use crate::types::{Exit, Grouping, SpawnPlan};
 
@@ -108,7 +108,7 @@ fn ended(main: &MainOptions, command: i32, pid: i32, exit: Exit) -> Option<i32> 
         return Some(exit_status(exit, &main.success_codes));
     }
     if main.warn_on_reap {
-        log::warn!("reaped zombie pid {pid} ({exit})");
+        log::warn!("{}", reaped_zombie(pid, exit));
     }
     None
 }
