@@ -107,17 +107,14 @@ def setup(kind):
         write(f"{web}/run", f"#!/bin/sh\nuntil s6-svwait -U {db} 2>/dev/null; do sleep 0.01; done\n"
               f"exec {STAMP}\n", 0o755)
         return ["s6-svscan", f"{ROOT}/svc"], db, web
-    ready = {
-        "upkeep fd:3": ('[{READYD!r}, "fd", "3"]', 'ready.notify = "fd:3"'),
-        "upkeep systemd": ('[{READYD!r}, "systemd"]', 'ready.notify = "systemd"'),
-    }
     if kind == "upkeep tcp":
         port = free_port()
         command = f'["{READYD}", "tcp", "{port}"]'
         check = f'ready.tcp = "127.0.0.1:{port}"\nready.interval = "10ms"'
+    elif kind == "upkeep fd:3":
+        command, check = f'["{READYD}", "fd", "3"]', 'ready.notify = "fd:3"'
     else:
-        command, check = ready[kind]
-        command = command.format(READYD=READYD).replace("'", '"')
+        command, check = f'["{READYD}", "systemd"]', 'ready.notify = "systemd"'
     config = f"""[supervisor]
 control_socket = "{ROOT}/sock"
 log_level = "warn"
