@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn status_line_is_the_rows_as_json() {
-        use crate::core::{Health, StatusRow};
+        use crate::core::{HealthState, StatusRow};
         let rows = vec![
             StatusRow {
                 name: "we\"b".into(),
@@ -353,7 +353,7 @@ mod tests {
                 restarts: 2,
                 last_exit: Some(Exit::Signal(9)),
                 ready: true,
-                health: Health::Healthy,
+                health: HealthState::Healthy,
                 note: Some("serving \"all\"".into()),
             },
             StatusRow {
@@ -365,7 +365,7 @@ mod tests {
                 restarts: 0,
                 last_exit: None,
                 ready: false,
-                health: Health::Unchecked,
+                health: HealthState::Unchecked,
                 note: None,
             },
         ];

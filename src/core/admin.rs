@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::checks::Health;
+use super::checks::HealthState;
 use super::service::{self, ServiceRun};
 use super::watch::{self, Phase, WatchRun};
 use super::{Action, Core, Level, Out, ServiceId, WatchId};
@@ -142,7 +142,7 @@ pub struct StatusRow {
     pub last_exit: Option<Exit>,
     /// Services: can be used (started, and its `ready` check passed).
     pub ready: bool,
-    pub health: Health,
+    pub health: HealthState,
     /// What a waiting service waits for, or what the service said of itself (`STATUS=`).
     pub note: Option<String>,
 }
@@ -151,7 +151,7 @@ impl StatusRow {
     /// What `upkeep status` exits 3 for when false: should run and does not, is not ready
     /// yet, or is unhealthy.
     pub fn healthy(&self) -> bool {
-        self.status.healthy() && self.health != Health::Unhealthy
+        self.status.healthy() && self.health != HealthState::Unhealthy
     }
 }
 
@@ -198,7 +198,7 @@ impl Core {
         self.apply(
             now,
             &targets,
-            service::Input::Release("start"),
+            service::Input::Start("start"),
             watch::Input::Resume,
         );
         Ok(())
@@ -207,7 +207,7 @@ impl Core {
     /// Takes services down and keeps them down until `start`; pauses watches.
     pub fn stop(&mut self, now: Instant, names: &[String]) -> Result<(), String> {
         let targets = self.resolve_for("stop", names)?;
-        self.apply(now, &targets, service::Input::Hold, watch::Input::Pause);
+        self.apply(now, &targets, service::Input::Stop, watch::Input::Pause);
         Ok(())
     }
 
@@ -547,7 +547,7 @@ impl Core {
                     restarts: 0,
                     last_exit: None,
                     ready: main.pid().is_some(),
-                    health: Health::Unchecked,
+                    health: HealthState::Unchecked,
                     note: None,
                 })
             }
@@ -586,7 +586,7 @@ impl Core {
                     restarts: r.starts(),
                     last_exit: None,
                     ready: status == Status::Running,
-                    health: Health::Unchecked,
+                    health: HealthState::Unchecked,
                     note: None,
                 })
             }

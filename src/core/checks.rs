@@ -56,19 +56,19 @@ struct Current<'c> {
 
 /// What `status` shows in its HEALTH column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
+pub enum HealthState {
     /// No health check, or none can run now (not running, not ready yet).
     Unchecked,
     Healthy,
     Unhealthy,
 }
 
-impl Health {
+impl HealthState {
     pub fn as_str(self) -> &'static str {
         match self {
-            Health::Unchecked => "-",
-            Health::Healthy => "healthy",
-            Health::Unhealthy => "unhealthy",
+            HealthState::Unchecked => "-",
+            HealthState::Healthy => "healthy",
+            HealthState::Unhealthy => "unhealthy",
         }
     }
 }
@@ -189,6 +189,12 @@ impl Checks {
         }
     }
 
+    /// Whether `pid` is the command check under way.
+    pub fn runs_command(&self, pid: i32) -> bool {
+        self.in_flight
+            .is_some_and(|f| f.command && f.pid == Some(pid))
+    }
+
     /// A command check that could not be spawned, or that exited (`pid`: which one).
     pub fn command_done(
         &mut self,
@@ -262,11 +268,11 @@ impl Checks {
         })
     }
 
-    pub fn health(&self, cfg: &Service, running: bool) -> Health {
+    pub fn health(&self, cfg: &Service, running: bool) -> HealthState {
         match (&cfg.health, self.unhealthy) {
-            (Some(_), true) => Health::Unhealthy,
-            (Some(_), false) if running && self.is_ready() => Health::Healthy,
-            _ => Health::Unchecked,
+            (Some(_), true) => HealthState::Unhealthy,
+            (Some(_), false) if running && self.is_ready() => HealthState::Healthy,
+            _ => HealthState::Unchecked,
         }
     }
 
@@ -417,7 +423,7 @@ impl Checks {
     /// Cuts the try under way short.
     fn cancel(&mut self, id: ServiceId, out: &mut Out) {
         match self.in_flight.take() {
-            Some(InFlight { pid: Some(pid), .. }) => out.kill(pid, libc::SIGKILL, true),
+            Some(InFlight { pid: Some(pid), .. }) => out.abandon(pid, libc::SIGKILL),
             // Its spawn is under way: `spawned` answers false, and the child is killed then.
             Some(InFlight { command: true, .. }) | None => {}
             Some(InFlight { command: false, .. }) => {

@@ -18,6 +18,8 @@ macro_rules! out {
         Out {
             actions: &mut $core.actions,
             debug: $core.debug,
+            owners: &$core.owners,
+            abandoned: &mut $core.abandoned,
         }
     };
 }
@@ -31,7 +33,7 @@ mod service;
 mod tests;
 mod watch;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
@@ -40,7 +42,7 @@ pub use crate::types::ServiceId;
 use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan, signame};
 
 pub use admin::{Kind, Status, StatusRow};
-pub use checks::Health;
+pub use checks::HealthState;
 use main_cmd::MainCmd;
 use service::ServiceRun;
 use watch::WatchRun;
@@ -237,6 +239,10 @@ enum Lifecycle {
 pub(crate) struct Out<'a> {
     pub(crate) actions: &'a mut VecDeque<Action>,
     debug: bool,
+    owners: &'a HashMap<i32, Owner>,
+    /// Children whose machines have let them go: their exits are expected and owed to no
+    /// one.
+    abandoned: &'a mut HashSet<i32>,
 }
 
 impl Out<'_> {
@@ -260,11 +266,20 @@ impl Out<'_> {
         self.actions.push_back(Action::ProbeGroup { owner, pgid });
     }
 
+    /// A child its machine no longer waits for: `sig` to its group, and its exit, when
+    /// reaped, goes to no machine.
+    pub(crate) fn abandon(&mut self, pid: i32, sig: i32) {
+        self.kill(pid, sig, true);
+        if self.owners.contains_key(&pid) {
+            self.abandoned.insert(pid);
+        }
+    }
+
     /// A child that outran its time: SIGKILL to its group (if its pid is known yet), and
     /// the line that says so.
     pub(crate) fn kill_overdue(&mut self, pid: Option<i32>, level: Level, text: String) {
         if let Some(pid) = pid {
-            self.kill(pid, libc::SIGKILL, true);
+            self.abandon(pid, libc::SIGKILL);
         }
         self.log(level, text);
     }
@@ -292,6 +307,12 @@ pub struct Core {
     next_id: u32,
     /// Every child upkeep started and has not reaped yet.
     owners: HashMap<i32, Owner>,
+    /// Those of `owners` whose machines have let them go (killed at a timeout, cut short).
+    abandoned: HashSet<i32>,
+    /// Every exit routed to a machine, with the owner it went to: what the property tests
+    /// check against the spawns they answered.
+    #[cfg(test)]
+    pub(crate) routed_exits: Vec<(i32, Owner)>,
     /// A Scan was asked for and its answer has not come yet.
     scan_pending: bool,
     lifecycle: Lifecycle,
@@ -317,6 +338,9 @@ impl Core {
             watches: BTreeMap::new(),
             next_id: 0,
             owners: HashMap::new(),
+            abandoned: HashSet::new(),
+            #[cfg(test)]
+            routed_exits: Vec::new(),
             scan_pending: false,
             lifecycle: Lifecycle::Running,
             actions: VecDeque::new(),
@@ -353,7 +377,15 @@ impl Core {
                 reason,
             } => self.route(now, owner, Routed::SpawnFailed(status, &reason)),
             Event::Exited { pid, exit } => match self.owners.remove(&pid) {
-                Some(owner) => self.route(now, owner, Routed::Exited(pid, exit)),
+                Some(owner) if self.abandoned.remove(&pid) => {
+                    let text = format!("reaped pid {pid} ({owner:?}, let go): {exit}");
+                    self.log(Level::Debug, text);
+                }
+                Some(owner) => {
+                    #[cfg(test)]
+                    self.routed_exits.push((pid, owner));
+                    self.route(now, owner, Routed::Exited(pid, exit));
+                }
                 None => self.stranger_reaped(now, pid, exit),
             },
             Event::Signal(sig) => self.signal(now, sig),
@@ -500,7 +532,7 @@ impl Core {
                 let input = match what {
                     Routed::Spawned(pid) => service::Input::DiagnoseSpawned(pid),
                     Routed::SpawnFailed(_, reason) => service::Input::DiagnoseFailed(reason),
-                    Routed::Exited(_, exit) => service::Input::DiagnoseExited(exit),
+                    Routed::Exited(pid, exit) => service::Input::DiagnoseExited { pid, exit },
                     Routed::GroupProbed(_) => return,
                 };
                 self.feed_service(now, id, input);
@@ -537,7 +569,7 @@ impl Core {
                 let input = match what {
                     Routed::Spawned(pid) => watch::Input::Spawned(pid),
                     Routed::SpawnFailed(_, reason) => watch::Input::SpawnFailed(reason),
-                    Routed::Exited(_, exit) => watch::Input::Exited(exit),
+                    Routed::Exited(pid, exit) => watch::Input::Exited { pid, exit },
                     Routed::GroupProbed(_) => return,
                 };
                 match self.watches.get_mut(&id) {
@@ -545,7 +577,7 @@ impl Core {
                     // Removed by a reload while its command ran: nothing more to do.
                     None => {
                         if let watch::Input::Spawned(pid) = input {
-                            out.kill(pid, libc::SIGTERM, true);
+                            out.abandon(pid, libc::SIGTERM);
                         }
                     }
                 }
@@ -564,12 +596,12 @@ impl Core {
             | service::Input::DiagnoseSpawned(pid)
             | service::Input::CheckSpawned(pid) = input
             {
-                out.kill(pid, libc::SIGKILL, true);
+                out.abandon(pid, libc::SIGKILL);
             }
             return;
         };
         let was_ready = svc.is_ready();
-        let notice = svc.handle(now, input, shutting_down, &mut out);
+        let notice = svc.handle(now, input, &mut out);
         let lost_readiness =
             (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
         if svc.is_retired() && svc.is_down() {
@@ -732,7 +764,7 @@ impl Core {
                 continue;
             };
             if self.services.get(&id).is_some_and(|s| self.may_start(s)) {
-                self.feed_service(now, id, service::Input::Start);
+                self.feed_service(now, id, service::Input::MayStart);
             }
         }
         if self.main.as_ref().is_none_or(|m| !m.is_pending()) {

@@ -52,6 +52,54 @@ mod tests {
     }
 }
 
+/// What upkeep has heard of a service's output: its stdout's and stderr's partial lines,
+/// and its recent lines.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    stdout_lines: LineSplitter,
+    stderr_lines: LineSplitter,
+    pub tail: Tail,
+}
+
+impl Heard {
+    pub fn new(cap: usize) -> Heard {
+        Heard {
+            stdout_lines: LineSplitter::default(),
+            stderr_lines: LineSplitter::default(),
+            tail: Tail::new(cap),
+        }
+    }
+
+    /// Bytes of one stream: each whole line into the tail and to `line`.
+    pub fn feed(&mut self, stderr: bool, bytes: &[u8], mut line: impl FnMut(&[u8])) {
+        let Heard {
+            stdout_lines,
+            stderr_lines,
+            tail,
+        } = self;
+        let lines = if stderr { stderr_lines } else { stdout_lines };
+        lines.feed(bytes, |l| {
+            tail.record(stderr, l);
+            line(l);
+        });
+    }
+
+    /// The process is gone: a last line of either stream without a newline is a line now.
+    pub fn flush(&mut self, mut line: impl FnMut(bool, &[u8])) {
+        let Heard {
+            stdout_lines,
+            stderr_lines,
+            tail,
+        } = self;
+        for (stderr, lines) in [(false, stdout_lines), (true, stderr_lines)] {
+            lines.flush(|l| {
+                tail.record(stderr, l);
+                line(stderr, l);
+            });
+        }
+    }
+}
+
 /// Lines longer than this are split: a line of 1 MiB becomes 64 lines.
 pub const MAX_LINE: usize = 16 * 1024;
 

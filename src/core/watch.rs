@@ -58,7 +58,10 @@ pub(crate) enum Input<'a> {
     ScanFailed,
     Spawned(i32),
     SpawnFailed(&'a str),
-    Exited(Exit),
+    Exited {
+        pid: i32,
+        exit: Exit,
+    },
     Timeout,
     /// `upkeep stop` (monit's "unmonitor"): not scanned until started.
     Pause,
@@ -158,7 +161,7 @@ impl WatchRun {
                 };
             }
             // Cut short by a shutdown before its pid was known.
-            (_, Input::Spawned(pid)) => out.kill(pid, libc::SIGTERM, true),
+            (_, Input::Spawned(pid)) => out.abandon(pid, libc::SIGTERM),
             (Phase::Diagnosing { .. }, Input::SpawnFailed(reason)) => {
                 out.log(
                     Level::Warn,
@@ -174,13 +177,13 @@ impl WatchRun {
                 self.start_failed = true;
                 self.phase = Phase::Idle;
             }
-            (Phase::Diagnosing { pid: Some(_), .. }, Input::Exited(exit)) => {
+            (Phase::Diagnosing { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
                 if exit != Exit::Code(0) {
                     out.log(Level::Info, format!("{name} diagnose {exit}"));
                 }
                 self.run_start(now, out);
             }
-            (Phase::Starting { pid: Some(_), .. }, Input::Exited(exit)) => {
+            (Phase::Starting { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
                 if exit == Exit::Code(0) {
                     out.log(Level::Debug, format!("{name} start command done"));
                 } else {
@@ -189,8 +192,12 @@ impl WatchRun {
                 }
                 self.phase = Phase::Idle;
             }
-            // A command killed at its timeout or by a shutdown, reaped later.
-            (_, Input::Exited(_) | Input::SpawnFailed(_)) => {}
+            // Commands it let go of (killed at a timeout, by a shutdown) are not routed here.
+            (phase, Input::Exited { pid, exit }) => out.bug(format!(
+                "watch {name}: pid {pid} {exit} matches no command of its while {phase:?}"
+            )),
+            // The answer to a spawn cut short by a shutdown.
+            (Phase::Idle, Input::SpawnFailed(_)) => {}
             (Phase::Diagnosing { pid, kill_at }, Input::Timeout) if kill_at <= now => {
                 let limit = fmt_duration(DIAGNOSE_TIMEOUT);
                 let text = format!("{name} diagnose still running after {limit}; killed it");
@@ -222,7 +229,7 @@ impl WatchRun {
             }
             (Phase::Diagnosing { pid, .. } | Phase::Starting { pid, .. }, Input::Shutdown) => {
                 if let Some(pid) = pid {
-                    out.kill(pid, libc::SIGTERM, true);
+                    out.abandon(pid, libc::SIGTERM);
                 }
                 self.phase = Phase::Idle;
             }

@@ -89,7 +89,7 @@ fn a_dependent_waits_until_its_dependency_is_ready() {
     assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(200)));
     let acts = sim.advance(ms(200));
     let seq = check_of(&acts, 0).expect("a second try");
-    assert_eq!(sim.state(1), service::State::Waiting);
+    assert_eq!(sim.state(1), service::Process::Waiting);
 
     // It passes: db is ready, web starts in the same breath.
     let acts = answer(&mut sim, 0, seq, Ok(()));
@@ -120,7 +120,7 @@ fn a_service_never_ready_fails_its_start_and_backs_off() {
     }
     assert_eq!(
         sim.state(0),
-        service::State::Running {
+        service::Process::Running {
             pid: first,
             since: sim.now - ms(1800)
         }
@@ -150,7 +150,7 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
     assert!(row(&sim.status(), "web").ready);
     assert_eq!(
         row(&sim.status(), "web").health,
-        crate::core::Health::Healthy
+        crate::core::HealthState::Healthy
     );
     let acts = sim.advance(ms(1000));
     let seq = check_of(&acts, 0).expect("a health check");
@@ -163,7 +163,7 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
         assert_eq!(stopped, n == 3, "failure {n}: {acts:?}");
         if n < 3 {
             let rows = sim.status();
-            assert_eq!(row(&rows, "web").health, crate::core::Health::Healthy);
+            assert_eq!(row(&rows, "web").health, crate::core::HealthState::Healthy);
             let want = format!("health check failed {n} of 3: HTTP 503 Service Unavailable");
             assert_eq!(row(&rows, "web").note.as_deref(), Some(want.as_str()));
         }
@@ -177,7 +177,7 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
     );
     assert_eq!(
         row(&sim.status(), "web").health,
-        crate::core::Health::Unhealthy
+        crate::core::HealthState::Unhealthy
     );
     assert!(!sim.status().iter().all(StatusRow::healthy));
     let note = row(&sim.status(), "web").note.clone();
@@ -189,7 +189,7 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
     sim.until_running(0);
     // A new run starts healthy again, with its restart counted.
     let rows = sim.status();
-    assert_eq!(row(&rows, "web").health, crate::core::Health::Healthy);
+    assert_eq!(row(&rows, "web").health, crate::core::HealthState::Healthy);
     assert_eq!(row(&rows, "web").restarts, 1);
 }
 
@@ -352,7 +352,7 @@ fn notify_makes_it_ready_and_its_status_text_is_shown() {
         row(&sim.status(), "db").note.as_deref(),
         Some("loading 40%")
     );
-    assert_eq!(sim.state(1), service::State::Waiting);
+    assert_eq!(sim.state(1), service::Process::Waiting);
     sim.core.handle_event(
         sim.now,
         Event::Notified {

@@ -7,7 +7,7 @@ use crate::core::*;
 use crate::types::{Exit, Stdio};
 
 use crate::config::Restart;
-use crate::core::service::State;
+use crate::core::service::{Diagnostic, Process as State};
 
 #[test]
 fn crash_loop_spacing_doubles_and_resets_after_a_stable_run() {
@@ -134,7 +134,7 @@ fn diagnose_runs_first_with_its_environment_then_the_restart() {
         },
     );
     sim.run();
-    assert!(matches!(sim.state(0), State::Diagnosing { .. }));
+    assert!(matches!(sim.state(0), State::Dead { .. }) && sim.diagnostic(0).is_some());
     sim.reap(555, Exit::Code(0));
     assert!(matches!(sim.state(0), State::Running { .. }));
 }
@@ -146,9 +146,9 @@ fn diagnose_overrun_is_killed_and_the_restart_goes_on() {
     s.diagnose_timeout = ms(500);
     let mut sim = Sim::new(vec![s]);
     sim.kill(0, Exit::Code(1));
-    let State::Diagnosing {
+    let Some(Diagnostic {
         pid: Some(diag), ..
-    } = sim.state(0)
+    }) = sim.diagnostic(0)
     else {
         panic!("{:?}", sim.state(0));
     };

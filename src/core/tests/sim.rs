@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use crate::config::{self, Config, Service, Watch};
-use crate::core::service::State;
+use crate::core::service::{Diagnostic, Process as State};
 use crate::core::{
     Action, Core, Event, MainOptions, Mode, Options, Owner, ServiceId, StatusRow, WatchId,
 };
@@ -185,8 +185,24 @@ impl Sim {
         done
     }
 
+    /// Service `i`'s process (named State in the tests, as it reads there).
     pub fn state(&self, i: usize) -> State {
-        self.core.services.get(&sid(i)).expect("a service").state()
+        self.core
+            .services
+            .get(&sid(i))
+            .expect("a service")
+            .state()
+            .0
+    }
+
+    /// Service `i`'s diagnostic under way.
+    pub fn diagnostic(&self, i: usize) -> Option<Diagnostic> {
+        self.core
+            .services
+            .get(&sid(i))
+            .expect("a service")
+            .state()
+            .1
     }
 
     pub fn pid_of(&self, i: usize) -> i32 {

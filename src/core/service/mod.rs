@@ -1,0 +1,1069 @@
+//! One service's state machine, in four parts that each have one home:
+//! - the **goal** (`Goal`): up, held down on request, retired by a reload, or shutting down;
+//!   set by requests, read when a run ends;
+//! - the **process** (`Process`): waiting, spawning, running, stopping, dead, cleaning its
+//!   group, backing off, down or failed; owns the pid and the group clean-up;
+//! - an optional **diagnostic** (`Diagnostic`), run beside a live process (a failed check:
+//!   the stop follows) or a dead one (its group is cleaned up after);
+//! - the **policy** (`policy::Policy`): quick deaths, restarts, next start, give-up.
+//!
+//! `handle` sends each input to the handler of its concern; each handler matches every
+//! state it can meet explicitly, so a new input or state forces a decision everywhere.
+//! `after_gone` is the one place that decides what follows a run.
+
+mod plans;
+mod policy;
+
+use std::time::Instant;
+
+use super::admin::Status;
+use super::checks::{Checks, HealthState, Verdict};
+use super::output::Heard;
+use super::{Action, Level, Out, Owner, ServiceId};
+use crate::config::{Restart, Service};
+use crate::types::{Exit, fmt_duration, signame};
+pub(crate) use policy::Next;
+use policy::Policy;
+
+/// What the service should be doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Goal {
+    Up,
+    /// Stopped on request: stays down until started.
+    Held,
+    /// Removed or replaced by a reload: stops, then is dropped.
+    Retired,
+    /// upkeep is stopping everything.
+    ShuttingDown,
+}
+
+/// The service's main process and its process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Process {
+    /// Not started yet: waiting for the services it comes `after`.
+    Waiting,
+    /// Spawn asked for, answer pending.
+    Spawning,
+    Running {
+        pid: i32,
+        since: Instant,
+    },
+    /// Its stop signal went to the group; SIGKILL at `kill_at` (None: sent already).
+    Stopping {
+        pid: i32,
+        since: Instant,
+        kill_at: Option<Instant>,
+    },
+    /// Dead, its group left as it was while the diagnostic looks at it.
+    Dead {
+        pgid: i32,
+    },
+    /// What is left of the dead service's group is being stopped.
+    Cleaning {
+        pgid: i32,
+        signalled: bool,
+        kill_at: Option<Instant>,
+    },
+    Backoff {
+        until: Instant,
+    },
+    /// Stopped for good: exited under its restart policy, or stopped.
+    Down,
+    /// Gave up after `give_up_after` quick deaths.
+    Failed,
+}
+
+/// The diagnostic command under way (pid None until spawned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Diagnostic {
+    pub pid: Option<i32>,
+    pub kill_at: Instant,
+}
+
+/// What a service tells the router, past its actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// A critical service stopped for good on its own: upkeep stops everything.
+    CriticalStopped { status: i32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// The services it comes `after` are up: it may start.
+    MayStart,
+    Spawned(i32),
+    SpawnFailed {
+        status: i32,
+        reason: &'a str,
+    },
+    Exited {
+        pid: i32,
+        exit: Exit,
+    },
+    DiagnoseSpawned(i32),
+    DiagnoseFailed(&'a str),
+    DiagnoseExited {
+        pid: i32,
+        exit: Exit,
+    },
+    GroupProbed(bool),
+    /// A process that was no one's was reaped: perhaps the last of a group being cleaned.
+    StrangerReaped,
+    /// A deadline of this service's has passed.
+    Timeout,
+    /// upkeep began stopping everything: no more waits, backoffs or diagnostics.
+    Shutdown,
+    /// In the shutdown, everything started after this service is down: stop it.
+    StopForShutdown,
+    /// A second TERM: SIGKILL now.
+    KillNow,
+    /// `upkeep stop`: down, and kept down until started.
+    Stop,
+    /// `upkeep start` (the word is for the log line).
+    Start(&'a str),
+    /// `upkeep restart`.
+    Restart,
+    /// Removed or replaced by a reload: stop, then be dropped.
+    Retire,
+    CheckSpawned(i32),
+    /// A command check could not be spawned (pid None), or exited.
+    CheckDone {
+        pid: Option<i32>,
+        result: Result<(), &'a str>,
+    },
+    /// The answer of network check `seq`.
+    Checked {
+        seq: u32,
+        result: Result<(), &'a str>,
+    },
+    /// The service said it is ready, or how it is (`STATUS=`).
+    Notified {
+        ready: bool,
+        status: Option<&'a str>,
+    },
+    /// A reload changed only its `ready` or `health`: new checks from now on.
+    Rechecked,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceRun {
+    id: ServiceId,
+    pub cfg: Service,
+    goal: Goal,
+    process: Process,
+    diagnostic: Option<Diagnostic>,
+    policy: Policy,
+    /// Its output's partial lines and recent lines: allocated when it first writes, so a
+    /// thousand quiet services cost next to nothing.
+    output: Option<Box<Heard>>,
+    /// The current run's readiness and health checks.
+    checks: Checks,
+    /// Ready at least once: a service that comes after it, or COMMAND, may start.
+    ever_ready: bool,
+}
+
+impl ServiceRun {
+    pub fn new(id: ServiceId, cfg: Service, held: bool) -> ServiceRun {
+        ServiceRun {
+            id,
+            cfg,
+            goal: if held { Goal::Held } else { Goal::Up },
+            process: if held {
+                Process::Down
+            } else {
+                Process::Waiting
+            },
+            diagnostic: None,
+            policy: Policy::default(),
+            output: None,
+            checks: Checks::default(),
+            ever_ready: false,
+        }
+    }
+
+    /// Every input of a service, sent to the handler of its concern.
+    pub fn handle(&mut self, now: Instant, input: Input, out: &mut Out) -> Option<Notice> {
+        use Input as I;
+        match input {
+            I::MayStart
+            | I::Shutdown
+            | I::StopForShutdown
+            | I::KillNow
+            | I::Stop
+            | I::Start(_)
+            | I::Restart
+            | I::Retire => self.on_request(now, input, out),
+            I::Spawned(_)
+            | I::SpawnFailed { .. }
+            | I::Exited { .. }
+            | I::GroupProbed(_)
+            | I::StrangerReaped => self.on_process(now, input, out),
+            I::DiagnoseSpawned(_) | I::DiagnoseFailed(_) | I::DiagnoseExited { .. } => {
+                self.on_diagnostic(now, input, out)
+            }
+            I::CheckSpawned(_)
+            | I::CheckDone { .. }
+            | I::Checked { .. }
+            | I::Notified { .. }
+            | I::Rechecked => {
+                self.on_check(now, input, out);
+                None
+            }
+            I::Timeout => self.on_timeout(now, out),
+        }
+    }
+
+    // ---- the handlers, one per concern ----
+
+    /// What the router and the control socket ask for: the goal changes, then the process
+    /// is brought in line.
+    fn on_request(&mut self, now: Instant, input: Input, out: &mut Out) -> Option<Notice> {
+        use Input as I;
+        let name = &self.cfg.name;
+        match input {
+            I::MayStart => match self.process {
+                Process::Waiting => self.spawn(out),
+                _ => out.bug(format!(
+                    "service {name}: may start while {:?}",
+                    self.process
+                )),
+            },
+            I::Shutdown => {
+                if self.goal == Goal::Up {
+                    self.goal = Goal::ShuttingDown;
+                }
+                match self.process {
+                    Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+                    // It stops in the shutdown's order; its checks end now.
+                    Process::Running { .. } if self.diagnostic.is_none() => {
+                        self.checks.stop(self.id, out)
+                    }
+                    // A diagnostic is cut short: failing, it is stopped now; dead, its
+                    // group is cleaned up.
+                    Process::Running { .. } | Process::Dead { .. } => self.take_down(now, out),
+                    Process::Spawning
+                    | Process::Stopping { .. }
+                    | Process::Cleaning { .. }
+                    | Process::Down
+                    | Process::Failed => {}
+                }
+            }
+            I::StopForShutdown => match self.process {
+                Process::Running { .. } => self.stop_running(now, Next::Down, out),
+                Process::Waiting
+                | Process::Spawning
+                | Process::Stopping { .. }
+                | Process::Dead { .. }
+                | Process::Cleaning { .. }
+                | Process::Backoff { .. }
+                | Process::Down
+                | Process::Failed => {}
+            },
+            I::KillNow => match self.process {
+                Process::Running { pid, since } | Process::Stopping { pid, since, .. } => {
+                    self.end_diagnostic(out);
+                    self.kill_now(pid, since, out);
+                }
+                Process::Cleaning { pgid, .. } => {
+                    out.kill(pgid, libc::SIGKILL, true);
+                    self.process = Process::Down;
+                }
+                // A shutdown took these down already, or has nothing to kill.
+                Process::Waiting
+                | Process::Spawning
+                | Process::Dead { .. }
+                | Process::Backoff { .. }
+                | Process::Down
+                | Process::Failed => {}
+            },
+            I::Stop => {
+                if self.goal != Goal::Held {
+                    self.goal = Goal::Held;
+                    out.log(Level::Info, format!("{name}: stop requested"));
+                }
+                self.take_down(now, out);
+            }
+            I::Start(verb) => self.start_requested(verb, out),
+            I::Restart => match self.process {
+                Process::Running { .. } if self.diagnostic.is_none() => {
+                    out.log(Level::Info, format!("{name}: restart requested"));
+                    self.goal = Goal::Up;
+                    self.stop_running(now, Next::StartNow, out);
+                }
+                _ => self.start_requested("restart", out),
+            },
+            I::Retire => {
+                self.goal = Goal::Retired;
+                self.take_down(now, out);
+            }
+            _ => out.bug(format!("service {name}: {input:?} is not a request")),
+        }
+        None
+    }
+
+    /// News of the main process and its group.
+    fn on_process(&mut self, now: Instant, input: Input, out: &mut Out) -> Option<Notice> {
+        use Input as I;
+        let name = self.cfg.name.clone();
+        match (self.process, input) {
+            (Process::Spawning, I::Spawned(pid)) => {
+                out.log(Level::Info, format!("{name} started, pid {pid}"));
+                self.policy.last_start = Some(now);
+                self.process = Process::Running { pid, since: now };
+                if self.goal == Goal::Up {
+                    self.checks.start(now, self.id, &self.cfg, out);
+                    self.ever_ready |= self.checks.is_ready();
+                } else {
+                    // Stopped or retired while its start was under way.
+                    self.stop_running(now, Next::Down, out);
+                }
+            }
+            (Process::Spawning, I::SpawnFailed { status, reason }) => {
+                // A start that fails counts as a quick death: same spacing, same give-up.
+                self.policy.last_start = Some(now);
+                self.policy.quick_deaths += 1;
+                self.policy.last_exit = Some(Exit::Code(status));
+                self.policy
+                    .decide(&self.cfg, Some(Exit::Code(status)), self.goal == Goal::Up);
+                let cmd = self.cfg.command.first().cloned().unwrap_or_default();
+                self.log_end(
+                    now,
+                    format!("{name}: cannot start {cmd}: {reason}"),
+                    None,
+                    out,
+                );
+                return self.after_gone(now, out);
+            }
+            (Process::Running { pid: p, since }, I::Exited { pid, exit }) if p == pid => {
+                self.died(now, pid, since, exit, out);
+            }
+            (
+                Process::Stopping {
+                    pid: p,
+                    since,
+                    kill_at,
+                },
+                I::Exited { pid, exit },
+            ) if p == pid => {
+                let uptime = fmt_duration(now.saturating_duration_since(since));
+                self.flush_output(out);
+                out.log(
+                    Level::Info,
+                    format!("{name} stopped: {exit} after {uptime}"),
+                );
+                self.policy.last_exit = Some(exit);
+                // The stop signal went to the whole group already.
+                self.process = Process::Cleaning {
+                    pgid: pid,
+                    signalled: true,
+                    kill_at,
+                };
+                out.probe(Owner::Service(self.id), pid);
+            }
+            (_, I::Exited { pid, exit }) => out.bug(format!(
+                "service {name}: pid {pid} {exit} matches no process of its while {:?}",
+                self.process
+            )),
+            (
+                Process::Cleaning {
+                    pgid,
+                    signalled,
+                    kill_at,
+                },
+                I::GroupProbed(alive),
+            ) => {
+                if !alive {
+                    return self.after_gone(now, out);
+                }
+                if !signalled {
+                    let sig = self.cfg.stop_signal;
+                    let sig_name = signame::name(sig);
+                    out.log(
+                        Level::Info,
+                        format!("{name}: leftover processes in its group; sending {sig_name}"),
+                    );
+                    out.kill(pgid, sig, true);
+                }
+                // Even after a SIGKILL, leftovers get a deadline: one stuck in the kernel, or
+                // a zombie someone else must reap, must not hold upkeep for ever.
+                self.process = Process::Cleaning {
+                    pgid,
+                    signalled: true,
+                    kill_at: kill_at.or(Some(now + self.cfg.stop_timeout)),
+                };
+            }
+            // A late answer: the group was dealt with another way (a second TERM), or a
+            // probe of an earlier run's group.
+            (_, I::GroupProbed(_)) => {}
+            (Process::Cleaning { pgid, .. }, I::StrangerReaped) => {
+                out.probe(Owner::Service(self.id), pgid);
+            }
+            (_, I::StrangerReaped) => {}
+            (state, input) => out.bug(format!("service {name}: {input:?} while {state:?}")),
+        }
+        None
+    }
+
+    /// News of the diagnostic command.
+    fn on_diagnostic(&mut self, now: Instant, input: Input, out: &mut Out) -> Option<Notice> {
+        use Input as I;
+        let name = &self.cfg.name;
+        match (self.diagnostic, input) {
+            (Some(Diagnostic { pid: None, kill_at }), I::DiagnoseSpawned(pid)) => {
+                self.diagnostic = Some(Diagnostic {
+                    pid: Some(pid),
+                    kill_at,
+                });
+                None
+            }
+            // Its diagnostic was cut short (shutdown, stop) before its pid was known.
+            (_, I::DiagnoseSpawned(pid)) => {
+                out.abandon(pid, libc::SIGKILL);
+                None
+            }
+            (Some(Diagnostic { pid: None, .. }), I::DiagnoseFailed(reason)) => {
+                out.log(
+                    Level::Warn,
+                    format!("{name} diagnose: cannot run: {reason}"),
+                );
+                self.diagnostic = None;
+                self.diagnostic_done(now, out)
+            }
+            // The answer to a spawn cut short already.
+            (_, I::DiagnoseFailed(_)) => None,
+            (Some(Diagnostic { pid: Some(d), .. }), I::DiagnoseExited { pid, exit })
+                if d == pid =>
+            {
+                if exit != Exit::Code(0) {
+                    out.log(Level::Info, format!("{name} diagnose {exit}"));
+                }
+                self.diagnostic = None;
+                self.diagnostic_done(now, out)
+            }
+            (diagnostic, I::DiagnoseExited { pid, exit }) => {
+                out.bug(format!(
+                    "service {name}: diagnose pid {pid} {exit} matches no diagnostic ({diagnostic:?})"
+                ));
+                None
+            }
+            (_, input) => {
+                out.bug(format!("service {name}: {input:?} is not a diagnostic's"));
+                None
+            }
+        }
+    }
+
+    /// News of the readiness and health checks: they count only while the service runs
+    /// and no diagnostic has taken over.
+    fn on_check(&mut self, now: Instant, input: Input, out: &mut Out) {
+        use Input as I;
+        let Some((pid, since)) = self.running() else {
+            match input {
+                // A check cut short before its pid was known, or one of an earlier run.
+                I::CheckSpawned(pid) => out.abandon(pid, libc::SIGKILL),
+                // The answer to a try cut short: the run it checked has ended.
+                I::CheckDone { .. } | I::Checked { .. } | I::Notified { .. } | I::Rechecked => {}
+                _ => out.bug(format!(
+                    "service {}: {input:?} is not a check's",
+                    self.cfg.name
+                )),
+            }
+            return;
+        };
+        let verdict = match input {
+            I::CheckSpawned(check) => {
+                if !self.checks.spawned(check) {
+                    out.abandon(check, libc::SIGKILL);
+                }
+                None
+            }
+            I::CheckDone { pid: check, result } => {
+                if let Some(check) = check.filter(|&c| !self.checks.runs_command(c)) {
+                    out.bug(format!(
+                        "service {}: check pid {check} matches no check under way",
+                        self.cfg.name
+                    ));
+                }
+                let result = result.map_err(str::to_string);
+                self.checks.command_done(now, check, result, &self.cfg, out)
+            }
+            I::Checked { seq, result } => {
+                let result = result.map_err(str::to_string);
+                self.checks.net_done(now, seq, result, &self.cfg, out)
+            }
+            I::Notified { ready, status } => {
+                let text = status.map(str::to_string);
+                self.checks.notified(now, ready, text, &self.cfg)
+            }
+            I::Rechecked => {
+                self.checks.reconfigure(now, self.id, &self.cfg, out);
+                self.ever_ready |= self.checks.is_ready();
+                None
+            }
+            _ => {
+                out.bug(format!(
+                    "service {}: {input:?} is not a check's",
+                    self.cfg.name
+                ));
+                None
+            }
+        };
+        self.verdict(now, pid, since, verdict, out);
+    }
+
+    /// A deadline has passed: the diagnostic's, the process's, or a check's.
+    fn on_timeout(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
+        let name = self.cfg.name.clone();
+        if let Some(d) = self.diagnostic.filter(|d| d.kill_at <= now) {
+            let limit = fmt_duration(self.cfg.diagnose_timeout);
+            let text = format!("{name} diagnose still running after {limit}; killed it");
+            out.kill_overdue(d.pid, Level::Info, text);
+            self.diagnostic = None;
+            return self.diagnostic_done(now, out);
+        }
+        if self.diagnostic.is_some() {
+            return None;
+        }
+        match self.process {
+            Process::Backoff { until } if until <= now => self.spawn(out),
+            Process::Cleaning {
+                pgid,
+                kill_at: Some(at),
+                ..
+            } if at <= now => {
+                let text =
+                    format!("{name}: leftover processes did not stop; killing its process group");
+                out.kill_overdue(Some(pgid), Level::Info, text);
+                // SIGKILL cannot be caught: carry on without waiting for the reaping.
+                return self.after_gone(now, out);
+            }
+            Process::Stopping {
+                pid,
+                since,
+                kill_at: Some(at),
+            } if at <= now => {
+                let limit = fmt_duration(self.cfg.stop_timeout);
+                out.log(
+                    Level::Info,
+                    format!("{name} did not stop within {limit}; killing its process group"),
+                );
+                self.kill_now(pid, since, out);
+            }
+            Process::Running { pid, since } => {
+                let verdict = self.checks.due(now, self.id, &self.cfg, out);
+                self.verdict(now, pid, since, verdict, out);
+            }
+            // Not due yet, or nothing timed.
+            Process::Waiting
+            | Process::Spawning
+            | Process::Stopping { .. }
+            | Process::Dead { .. }
+            | Process::Cleaning { .. }
+            | Process::Backoff { .. }
+            | Process::Down
+            | Process::Failed => {}
+        }
+        None
+    }
+
+    // ---- transitions' pieces ----
+
+    fn spawn(&mut self, out: &mut Out) {
+        self.process = Process::Spawning;
+        // A death message quotes this run's output, not an earlier one's.
+        if let Some(heard) = &mut self.output {
+            heard.tail.new_run();
+        }
+        out.spawn(Owner::Service(self.id), self.service_plan());
+    }
+
+    /// The main process died on its own.
+    fn died(&mut self, now: Instant, pid: i32, since: Instant, exit: Exit, out: &mut Out) {
+        let uptime = now.saturating_duration_since(since);
+        self.flush_output(out);
+        self.policy.last_exit = Some(exit);
+        if self.diagnostic.is_some() {
+            // A failing run, diagnosed before its stop: what follows was decided already.
+            self.end_diagnostic(out);
+            let uptime = fmt_duration(uptime);
+            out.log(
+                Level::Info,
+                format!("{} {exit} after {uptime}", self.cfg.name),
+            );
+            return self.start_cleaning(pid, out);
+        }
+        self.checks.stop(self.id, out);
+        self.policy.count_run(&self.cfg, uptime);
+        let next = self
+            .policy
+            .decide(&self.cfg, Some(exit), self.goal == Goal::Up);
+        let what = format!("{} {exit} after {}", self.cfg.name, fmt_duration(uptime));
+        let last = self
+            .output
+            .as_ref()
+            .and_then(|h| h.tail.last_line())
+            .map(|l| format!("; last output: \"{l}\""));
+        self.log_end(now, what, last.as_deref(), out);
+        let Some(script) = self
+            .cfg
+            .diagnose
+            .as_deref()
+            .filter(|_| next == Next::Restart)
+        else {
+            return self.start_cleaning(pid, out);
+        };
+        let ending = match exit {
+            Exit::Code(c) => ("UPKEEP_EXIT_CODE", c.to_string()),
+            Exit::Signal(n) => ("UPKEEP_EXIT_SIGNAL", signame::name(n)),
+        };
+        let plan = self.diagnose_plan(script, pid, uptime, ending);
+        self.process = Process::Dead { pgid: pid };
+        self.diagnostic = Some(Diagnostic {
+            pid: None,
+            kill_at: now + self.cfg.diagnose_timeout,
+        });
+        out.spawn(Owner::Diagnose(self.id), plan);
+    }
+
+    /// The diagnostic has ended (or could not run, or was killed): the process goes on
+    /// to what it was waiting for.
+    fn diagnostic_done(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
+        match self.process {
+            // A failing run: its stop follows.
+            Process::Running { .. } => self.stop_running(now, self.policy.next, out),
+            Process::Dead { pgid } => self.start_cleaning(pgid, out),
+            Process::Waiting
+            | Process::Spawning
+            | Process::Stopping { .. }
+            | Process::Cleaning { .. }
+            | Process::Backoff { .. }
+            | Process::Down
+            | Process::Failed => out.bug(format!(
+                "service {}: a diagnostic ended while {:?}",
+                self.cfg.name, self.process
+            )),
+        }
+        None
+    }
+
+    /// Kills the diagnostic under way, if any; its exit is not waited for.
+    fn end_diagnostic(&mut self, out: &mut Out) {
+        if let Some(pid) = self.diagnostic.take().and_then(|d| d.pid) {
+            out.abandon(pid, libc::SIGKILL);
+        }
+    }
+
+    /// What a check's verdict leads to.
+    fn verdict(
+        &mut self,
+        now: Instant,
+        pid: i32,
+        since: Instant,
+        verdict: Option<Verdict>,
+        out: &mut Out,
+    ) {
+        let name = &self.cfg.name;
+        match verdict {
+            None => {}
+            Some(Verdict::Ready) => {
+                self.ever_ready = true;
+                let after = fmt_duration(now.saturating_duration_since(since));
+                out.log(Level::Info, format!("{name} ready after {after}"));
+            }
+            Some(Verdict::NotReady(why)) => {
+                let what = format!("{name} {why}");
+                self.fail_run(now, pid, since, what, ("UPKEEP_NOT_READY", why), out);
+            }
+            Some(Verdict::Unhealthy(why)) => {
+                let what = format!("{name} unhealthy: {why}");
+                self.fail_run(now, pid, since, what, ("UPKEEP_UNHEALTHY", why), out);
+            }
+        }
+    }
+
+    /// A run that is not ready in time, or unhealthy, ends like a quick death: the line that
+    /// says so, the diagnostic while it still runs, then a stop and the usual spacing.
+    fn fail_run(
+        &mut self,
+        now: Instant,
+        pid: i32,
+        since: Instant,
+        what: String,
+        why: (&'static str, String),
+        out: &mut Out,
+    ) {
+        self.checks.stop(self.id, out);
+        self.policy.quick_deaths += 1;
+        // Checks stop in a shutdown, so a failed run is never one of its moments.
+        let next = self.policy.decide(&self.cfg, None, true);
+        // The spacing counts from the end of the stop, not yet known.
+        let then = self.policy.what_next(&self.cfg, false, None);
+        out.log(Level::Warn, format!("{what}; stopping it, then {then}"));
+        let diagnose = self.cfg.diagnose.clone().filter(|_| next == Next::Restart);
+        let Some(script) = diagnose else {
+            return self.stop_running(now, next, out);
+        };
+        let uptime = now.saturating_duration_since(since);
+        let plan = self.diagnose_plan(&script, pid, uptime, why);
+        self.diagnostic = Some(Diagnostic {
+            pid: None,
+            kill_at: now + self.cfg.diagnose_timeout,
+        });
+        out.spawn(Owner::Diagnose(self.id), plan);
+    }
+
+    /// The one line that says how a run ended and what comes next.
+    fn log_end(&self, now: Instant, what: String, last_output: Option<&str>, out: &mut Out) {
+        let wait = self
+            .policy
+            .next_start(&self.cfg, now)
+            .saturating_duration_since(now);
+        let shutting_down = self.goal == Goal::ShuttingDown;
+        let next = self.policy.what_next(&self.cfg, shutting_down, Some(wait));
+        let level = if self.policy.next == Next::Fail {
+            Level::Warn
+        } else {
+            Level::Info
+        };
+        out.log(
+            level,
+            format!("{what}; {next}{}", last_output.unwrap_or("")),
+        );
+    }
+
+    fn start_cleaning(&mut self, pgid: i32, out: &mut Out) {
+        self.process = Process::Cleaning {
+            pgid,
+            signalled: false,
+            kill_at: None,
+        };
+        out.probe(Owner::Service(self.id), pgid);
+    }
+
+    /// The one place that decides what follows a run, once its process and group are
+    /// gone: the policy's word, unless the goal keeps it down.
+    fn after_gone(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
+        let next = match self.policy.next {
+            Next::Restart | Next::StartNow if self.goal != Goal::Up => Next::Down,
+            next => next,
+        };
+        match next {
+            Next::StartNow => self.spawn(out),
+            Next::Restart => {
+                let at = self.policy.next_start(&self.cfg, now);
+                if at <= now {
+                    self.spawn(out);
+                } else {
+                    self.process = Process::Backoff { until: at };
+                }
+            }
+            Next::Down | Next::Fail => {
+                self.process = if next == Next::Fail {
+                    Process::Failed
+                } else {
+                    Process::Down
+                };
+                if self.cfg.critical && self.goal == Goal::Up {
+                    let status = self.policy.last_exit.map_or(0, Exit::status) & 0xff;
+                    out.log(
+                        Level::Warn,
+                        format!(
+                            "{} is critical and stopped for good; stopping everything (exit status {status})",
+                            self.cfg.name
+                        ),
+                    );
+                    return Some(Notice::CriticalStopped { status });
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends the running service its stop signal (to the whole group), SIGKILL at the
+    /// timeout; once it is gone, `next` unless the goal says otherwise.
+    fn stop_running(&mut self, now: Instant, next: Next, out: &mut Out) {
+        let Process::Running { pid, since } = self.process else {
+            return;
+        };
+        self.policy.next = next;
+        self.checks.stop(self.id, out);
+        let sig = self.cfg.stop_signal;
+        out.log(
+            Level::Info,
+            format!(
+                "{} stopping (pid {pid}, {})",
+                self.cfg.name,
+                signame::name(sig)
+            ),
+        );
+        out.kill(pid, sig, true);
+        self.process = Process::Stopping {
+            pid,
+            since,
+            kill_at: Some(now + self.cfg.stop_timeout),
+        };
+    }
+
+    /// SIGKILL to the service's whole group; it stays Stopping until its death is reaped.
+    fn kill_now(&mut self, pid: i32, since: Instant, out: &mut Out) {
+        self.checks.stop(self.id, out);
+        out.kill(pid, libc::SIGKILL, true);
+        self.process = Process::Stopping {
+            pid,
+            since,
+            kill_at: None,
+        };
+    }
+
+    /// Brings the process down, whatever it is doing, now that the goal says so.
+    fn take_down(&mut self, now: Instant, out: &mut Out) {
+        match self.process {
+            Process::Running { .. } => {
+                self.end_diagnostic(out);
+                self.stop_running(now, Next::Down, out);
+            }
+            Process::Dead { pgid } => {
+                self.end_diagnostic(out);
+                self.start_cleaning(pgid, out);
+            }
+            Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+            // Once gone, `after_gone` reads the goal. Spawning: `Spawned` stops it as soon
+            // as its pid is known.
+            Process::Stopping { .. }
+            | Process::Cleaning { .. }
+            | Process::Spawning
+            | Process::Down
+            | Process::Failed => {}
+        }
+    }
+
+    /// Start on request: no spacing, counters and the held mark cleared.
+    fn start_requested(&mut self, verb: &str, out: &mut Out) {
+        let was_held = self.goal == Goal::Held;
+        if was_held {
+            self.goal = Goal::Up;
+        }
+        self.policy.quick_deaths = 0;
+        let name = &self.cfg.name;
+        match self.process {
+            Process::Down | Process::Failed | Process::Backoff { .. } => {
+                out.log(Level::Info, format!("{name}: {verb} requested"));
+                self.spawn(out);
+            }
+            Process::Running { .. } if self.diagnostic.is_some() => {
+                self.policy.next = Next::StartNow
+            }
+            Process::Stopping { .. } | Process::Cleaning { .. } => {
+                self.policy.next = Next::StartNow
+            }
+            // Running, starting, waiting for its `after`, or diagnosing before a restart.
+            Process::Waiting
+            | Process::Spawning
+            | Process::Running { .. }
+            | Process::Dead { .. } => {
+                if was_held {
+                    out.log(Level::Info, format!("{name}: {verb} requested"));
+                }
+            }
+        }
+    }
+
+    // ---- output ----
+
+    /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
+    pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
+        let cap = self.cfg.output_tail;
+        let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
+        let name = &self.cfg.name;
+        heard.feed(stderr, bytes, |l| line(name, stderr, l));
+    }
+
+    /// The main process is gone: a last line without a newline is a line now.
+    fn flush_output(&mut self, out: &mut Out) {
+        let Some(heard) = &mut self.output else {
+            return;
+        };
+        let id = self.id;
+        heard.flush(|stderr, l| {
+            out.actions.push_back(Action::ServiceLine {
+                id,
+                stderr,
+                line: l.to_vec(),
+            });
+        });
+    }
+
+    /// Its last `n` lines of output, oldest first.
+    pub fn recent_output(&self, n: usize) -> Vec<Vec<u8>> {
+        self.output
+            .as_ref()
+            .map(|h| h.tail.lines(n))
+            .unwrap_or_default()
+    }
+
+    // ---- what the router and status read ----
+
+    /// The main process and since when, while it runs and no diagnostic has taken over.
+    fn running(&self) -> Option<(i32, Instant)> {
+        match self.process {
+            Process::Running { pid, since } if self.diagnostic.is_none() => Some((pid, since)),
+            _ => None,
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        let process = match self.process {
+            Process::Backoff { until } => Some(until),
+            Process::Running { .. } if self.diagnostic.is_none() => self.checks.deadline(),
+            Process::Cleaning { kill_at, .. } | Process::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        };
+        let diagnostic = self.diagnostic.map(|d| d.kill_at);
+        process.into_iter().chain(diagnostic).min()
+    }
+
+    /// A deadline has passed, or a check may go out early to share this wake-up.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|t| t <= now)
+            || (self.is_running() && self.checks.try_due(now, &self.cfg))
+    }
+
+    pub fn is_waiting(&self) -> bool {
+        self.process == Process::Waiting
+    }
+
+    /// Running, and no diagnostic has taken over.
+    pub fn is_running(&self) -> bool {
+        self.running().is_some()
+    }
+
+    /// Running, and ready.
+    pub fn is_ready(&self) -> bool {
+        self.is_running() && self.checks.is_ready()
+    }
+
+    /// What a service that comes `after` it (or COMMAND) waits for: ready now, or ready once
+    /// and finished as its policy says (a one-shot job), or stopped on request.
+    pub fn lets_others_start(&self) -> bool {
+        self.is_ready()
+            || self.goal == Goal::Held
+            || (self.ever_ready && self.process == Process::Down)
+    }
+
+    /// Down or failed for good without ever having been ready: whatever waits for it would
+    /// wait for ever.
+    pub fn gave_up_unready(&self) -> bool {
+        matches!(self.goal, Goal::Up | Goal::ShuttingDown)
+            && (self.process == Process::Failed
+                || (self.process == Process::Down && !self.ever_ready))
+    }
+
+    pub fn health(&self) -> HealthState {
+        self.checks.health(&self.cfg, self.is_running())
+    }
+
+    /// What `status` notes of it: its own words (`STATUS=`), else why it is not ready or
+    /// not healthy.
+    pub fn note(&self) -> Option<String> {
+        match self.checks.status_text() {
+            Some(text) => Some(text.to_string()),
+            None => self.checks.trouble(&self.cfg),
+        }
+    }
+
+    pub fn is_cleaning(&self) -> bool {
+        matches!(self.process, Process::Cleaning { .. })
+    }
+
+    pub fn is_down(&self) -> bool {
+        matches!(self.process, Process::Down | Process::Failed)
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.goal == Goal::Retired
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.goal == Goal::Held
+    }
+
+    /// Not between two states: what a waiting `start`, `stop` or `restart` waits for.
+    pub fn is_settled(&self) -> bool {
+        match self.process {
+            // Started but not ready yet is still on its way (`upkeep start` answers once the
+            // service can be used, or its ready timeout has failed the start).
+            Process::Running { .. } => self.diagnostic.is_none() && self.checks.is_ready(),
+            Process::Backoff { .. } | Process::Down | Process::Failed | Process::Waiting => true,
+            Process::Spawning
+            | Process::Stopping { .. }
+            | Process::Dead { .. }
+            | Process::Cleaning { .. } => false,
+        }
+    }
+
+    /// Nothing runs and nothing is under way: a reload may swap its definition in place.
+    pub fn is_idle(&self) -> bool {
+        matches!(
+            self.process,
+            Process::Down | Process::Failed | Process::Waiting | Process::Backoff { .. }
+        )
+    }
+
+    /// The main process and since when it runs, while there is one.
+    pub fn process(&self) -> Option<(i32, Instant)> {
+        match self.process {
+            Process::Running { pid, since } | Process::Stopping { pid, since, .. } => {
+                Some((pid, since))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.policy.restarts
+    }
+
+    pub fn last_exit(&self) -> Option<Exit> {
+        self.policy.last_exit
+    }
+
+    pub fn status(&self, shutting_down: bool) -> Status {
+        if self.diagnostic.is_some() {
+            return Status::Diagnosing;
+        }
+        match self.process {
+            Process::Waiting => Status::Waiting,
+            Process::Spawning => Status::Starting,
+            Process::Running { .. } if !self.checks.is_ready() => Status::Starting,
+            Process::Running { .. } => Status::Running,
+            Process::Dead { .. } => Status::Diagnosing,
+            Process::Cleaning { .. } => Status::Cleaning,
+            Process::Backoff { .. } => Status::Backoff,
+            Process::Stopping { .. } => Status::Stopping,
+            Process::Down if self.goal == Goal::Held => Status::Stopped,
+            Process::Down => {
+                // Down is fine when its policy says it is done, or in a shutdown.
+                let finished = matches!(
+                    (self.cfg.restart, self.policy.last_exit),
+                    (_, None) | (Restart::Never | Restart::OnFailure, Some(Exit::Code(0)))
+                );
+                if finished || shutting_down {
+                    Status::Done
+                } else {
+                    Status::Down
+                }
+            }
+            Process::Failed => Status::Failed,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn checks(&self) -> &Checks {
+        &self.checks
+    }
+
+    #[cfg(test)]
+    pub fn state(&self) -> (Process, Option<Diagnostic>) {
+        (self.process, self.diagnostic)
+    }
+}
