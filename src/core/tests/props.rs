@@ -104,6 +104,10 @@ enum Op {
     CheckExit(usize, i32),
     /// Service k sends READY=1.
     Notify(usize),
+    /// The k-th live diagnostic, watch command or check command exits on its own.
+    ChildExit(usize, i32),
+    /// Children killed a while ago are reaped now.
+    ReapLate,
 }
 
 fn exit() -> impl Strategy<Value = Exit> {
@@ -135,6 +139,8 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         3 => (0..n, any::<bool>()).prop_map(|(k, ok)| Op::CheckAnswer(k, ok)),
         2 => (0..n, 0i32..2).prop_map(|(k, c)| Op::CheckExit(k, c)),
         1 => (0..n).prop_map(Op::Notify),
+        2 => (0..8usize, 0i32..2).prop_map(|(k, c)| Op::ChildExit(k, c)),
+        2 => Just(Op::ReapLate),
     ]
 }
 
@@ -205,6 +211,10 @@ struct World {
     live: HashMap<i32, Owner>,
     /// Pids signalled with SIGKILL (or their stop signal, when not stubborn): they die next.
     dying: Vec<(i32, Exit)>,
+    /// Diagnostics and commands killed: they are reaped later, after other events.
+    late: Vec<(i32, Exit)>,
+    /// Every pid handed out, with the owner it was spawned for (pids are never reused).
+    spawned: HashMap<i32, Owner>,
     fail_next_spawn: bool,
     leftovers_next: bool,
     running_in_table: bool,
@@ -232,6 +242,8 @@ impl World {
             next_pid: 1000,
             live: HashMap::new(),
             dying: Vec::new(),
+            late: Vec::new(),
+            spawned: HashMap::new(),
             fail_next_spawn: false,
             leftovers_next: false,
             running_in_table: false,
@@ -294,6 +306,7 @@ impl World {
                 } else {
                     self.next_pid += 1;
                     self.live.insert(self.next_pid, owner);
+                    self.spawned.insert(self.next_pid, owner);
                     let ev = Event::Spawned {
                         owner,
                         pid: self.next_pid,
@@ -306,7 +319,13 @@ impl World {
                 if let Some(owner) = owner {
                     let dies = sig == libc::SIGKILL
                         || (!self.stubborn(owner) && (sig == libc::SIGTERM || sig == libc::SIGINT));
-                    if dies {
+                    let side_child = matches!(
+                        owner,
+                        Owner::Diagnose(_) | Owner::Watch(_) | Owner::Check(_)
+                    );
+                    if dies && side_child {
+                        self.late.push((pid, Exit::Signal(sig)));
+                    } else if dies {
                         self.dying.push((pid, Exit::Signal(sig)));
                     }
                 }
@@ -476,6 +495,24 @@ impl World {
                     self.core.handle_event(self.now, event);
                 }
             }
+            Op::ChildExit(k, code) => {
+                let mut side: Vec<i32> = self
+                    .live
+                    .iter()
+                    .filter(|(_, o)| {
+                        matches!(o, Owner::Diagnose(_) | Owner::Watch(_) | Owner::Check(_))
+                    })
+                    .map(|(p, _)| *p)
+                    .collect();
+                side.sort_unstable();
+                if let Some(&pid) = side.get(k % side.len().max(1)) {
+                    self.live.remove(&pid);
+                    let exit = Exit::Code(*code);
+                    self.core
+                        .handle_event(self.now, Event::Exited { pid, exit });
+                }
+            }
+            Op::ReapLate => self.reap_late(),
             Op::Output(k, stderr, bytes) => {
                 let name = format!("s{}", k % self.specs.len().max(1));
                 if let Some(id) = self.core.live_named(&name) {
@@ -498,7 +535,24 @@ impl World {
         self.check();
     }
 
+    fn reap_late(&mut self) {
+        for (pid, exit) in std::mem::take(&mut self.late) {
+            if self.live.remove(&pid).is_some() && !self.exited {
+                self.core
+                    .handle_event(self.now, Event::Exited { pid, exit });
+            }
+        }
+    }
+
     fn check(&mut self) {
+        // Every exit went to the machine of the spawn that made it.
+        for (pid, owner) in self.core.routed_exits.drain(..) {
+            assert_eq!(
+                self.spawned.get(&pid),
+                Some(&owner),
+                "the exit of pid {pid}"
+            );
+        }
         if self.exited {
             return;
         }
@@ -552,6 +606,8 @@ impl World {
         let bound: u64 = self.specs.iter().map(|s| s.stop_ms + 500).sum::<u64>() + 5_000;
         let give_up = self.now + Duration::from_millis(bound);
         while !self.exited && self.now < give_up {
+            self.reap_late();
+            self.settle();
             match self.core.poll_timeout() {
                 Some(t) => self.now = self.now.max(t),
                 None => break,
@@ -585,6 +641,7 @@ proptest! {
             world.apply(op);
         }
         world.shut_down();
+        world.check();
     }
 
     #[test]

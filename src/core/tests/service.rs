@@ -161,6 +161,39 @@ fn diagnose_overrun_is_killed_and_the_restart_goes_on() {
     assert!(matches!(sim.state(0), State::Running { .. }));
 }
 
+/// A diagnostic killed at its timeout is reaped late, while the next death's diagnostic
+/// runs: that one is not taken to have ended.
+#[test]
+fn a_late_exit_of_a_killed_diagnostic_is_not_the_next_ones() {
+    let mut s = svc("web");
+    s.diagnose = Some("sleep 100".into());
+    s.diagnose_timeout = ms(500);
+    let mut sim = Sim::new(vec![s]);
+    sim.kill(0, Exit::Code(1));
+    let first = sim.diagnostic(0).and_then(|d| d.pid).expect("a diagnostic");
+    sim.advance(ms(500));
+    sim.until_running(0);
+    sim.kill(0, Exit::Code(1));
+    let second = sim
+        .diagnostic(0)
+        .and_then(|d| d.pid)
+        .expect("a second diagnostic");
+    assert_ne!(first, second);
+    sim.reap(first, Exit::Signal(libc::SIGKILL));
+    assert_eq!(
+        sim.diagnostic(0).and_then(|d| d.pid),
+        Some(second),
+        "{:#?}",
+        sim.log
+    );
+    assert!(matches!(sim.state(0), State::Dead { .. }));
+    sim.reap(second, Exit::Code(0));
+    assert!(matches!(
+        sim.state(0),
+        State::Backoff { .. } | State::Running { .. }
+    ));
+}
+
 #[test]
 fn leftovers_get_the_stop_signal_then_sigkill() {
     let mut s = svc("web");

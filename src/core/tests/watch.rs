@@ -213,3 +213,90 @@ fn a_hanging_start_command_is_killed_at_its_timeout() {
     let rows = sup.status(t6, &[]).unwrap();
     assert_ne!(row(&rows, "apache").status, Status::Starting);
 }
+
+/// A watch's overdue diagnose is killed and its start command runs; the diagnose's death,
+/// reaped after the start command was spawned, is not taken for the start command's.
+#[test]
+fn an_overdue_diagnose_exit_is_not_the_start_commands() {
+    let (mut sup, t0) = watcher(watch_cfg("start-it", Some("sleep 100")));
+    let t1 = t0 + ms(1000);
+    sup.handle_timeout(t1);
+    actions(&mut sup);
+    sup.handle_event(t1, Event::ProcessTable(vec![]));
+    actions(&mut sup);
+    let owner = Owner::Watch(wid(0, 0));
+    sup.handle_event(t1, Event::Spawned { owner, pid: 80 });
+    let t2 = t1 + ms(30_000);
+    sup.handle_timeout(t2);
+    let acts = actions(&mut sup);
+    assert!(format!("{acts:?}").contains("apache diagnose still running after 30s; killed it"));
+    assert!(acts.iter().any(|a| spawns_labelled(a, "apache start")));
+    sup.handle_event(t2, Event::Spawned { owner, pid: 81 });
+    sup.handle_event(
+        t2,
+        Event::Exited {
+            pid: 80,
+            exit: Exit::Signal(libc::SIGKILL),
+        },
+    );
+    let acts = actions(&mut sup);
+    let text = format!("{acts:?}");
+    assert!(!text.contains("start command"), "{text}");
+    assert!(!text.contains("bug:"), "{text}");
+    // The start command is still the one under way: its timeout applies, and a scan that
+    // finds the daemon missing starts no second one.
+    let rows = sup.status(t2, &[]).unwrap();
+    assert_eq!(row(&rows, "apache").status, Status::Starting);
+    let t3 = t2 + ms(1000);
+    sup.handle_timeout(t3);
+    actions(&mut sup);
+    sup.handle_event(t3, Event::ProcessTable(vec![]));
+    let acts = actions(&mut sup);
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Spawn { .. })),
+        "{acts:?}"
+    );
+    assert!(format!("{acts:?}").contains("not starting another"));
+    sup.handle_event(
+        t3,
+        Event::Exited {
+            pid: 81,
+            exit: Exit::Code(0),
+        },
+    );
+    assert!(format!("{:?}", actions(&mut sup)).contains("apache start command done"));
+}
+
+/// An exit no machine is waiting for is said to be a bug, not taken for another's.
+#[test]
+fn an_exit_that_matches_nothing_is_a_bug_line() {
+    let (mut sup, t0) = watcher(watch_cfg("start-it", None));
+    let t1 = t0 + ms(1000);
+    sup.handle_timeout(t1);
+    actions(&mut sup);
+    sup.handle_event(t1, Event::ProcessTable(vec![]));
+    actions(&mut sup);
+    let owner = Owner::Watch(wid(0, 0));
+    sup.handle_event(t1, Event::Spawned { owner, pid: 90 });
+    sup.handle_event(
+        t1,
+        Event::Exited {
+            pid: 90,
+            exit: Exit::Code(0),
+        },
+    );
+    actions(&mut sup);
+    // A watch handed the exit of a pid it never had (as a wrong owner map would do).
+    let run = sup.watches.get_mut(&wid(0, 0)).expect("the watch");
+    let input = watch::Input::Exited {
+        pid: 91,
+        exit: Exit::Code(0),
+    };
+    run.handle(t1, input, &mut out!(sup));
+    let acts = actions(&mut sup);
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Log(Level::Warn, t) if t.starts_with("bug:"))),
+        "{acts:?}"
+    );
+}
