@@ -299,3 +299,56 @@ fn a_childs_control_characters_are_escaped_in_the_log() {
     );
     assert!(!out.contains('\r') && !out.contains('\x1b'), "{out:?}");
 }
+
+/// A watch's diagnose that overruns its `diagnose_timeout` is killed and the start command
+/// runs; the diagnose's death is not taken for the start command's (`upkeep scan`).
+#[test]
+fn scan_with_an_overdue_diagnose_reports_the_start_command_as_it_ran() {
+    let dir = TempDir::new("ghostscan");
+    let name = unique("g");
+    let daemon = fake_daemon(&dir, &name);
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[watch.ghost]\nprocess = \"{name}\"\nstart = \"setsid {} 60 >/dev/null 2>&1 &\"\ndiagnose = \"echo diag; sleep 100\"\ndiagnose_timeout = \"500ms\"\n",
+            daemon.display()
+        ),
+    );
+    let (code, out) = scan(&cfg);
+    kill_all_named(&name);
+    assert!(
+        out.contains("ghost diagnose still running after 0.5s; killed it"),
+        "{out}"
+    );
+    assert!(!out.contains("start command killed"), "{out}");
+    assert!(!out.contains("bug:"), "{out}");
+    assert_eq!(code, 0, "{out}");
+}
+
+/// The same in a resident watch: the start command still running is the one under way, so
+/// scans start no second one.
+#[test]
+fn an_overdue_diagnose_never_lets_two_start_commands_run() {
+    let dir = TempDir::new("ghost");
+    let name = unique("h");
+    let daemon = fake_daemon(&dir, &name);
+    let d = dir.0.display();
+    let log = run_for(
+        &dir,
+        &format!(
+            "[watch.ghost]\nprocess = \"{name}\"\nstart = \"echo begin >> {d}/runs; sleep 1; setsid {} 60 >/dev/null 2>&1 & echo end >> {d}/runs\"\ndiagnose = \"echo diag; sleep 100\"\ndiagnose_timeout = \"300ms\"\ninterval = \"100ms\"\n",
+            daemon.display()
+        ),
+        3.0,
+    );
+    kill_all_named(&name);
+    assert!(
+        log.contains("ghost diagnose still running after 0.3s; killed it"),
+        "{log}"
+    );
+    assert!(!log.contains("start command killed"), "{log}");
+    assert!(!log.contains("bug:"), "{log}");
+    assert!(log.contains("not starting another"), "{log}");
+    assert_eq!(dir.read("runs"), "begin\nend\n", "{log}");
+    assert!(log.contains("ghost is running again (watch)"), "{log}");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use toml_edit::Item;
 
-use super::{Checker, Fields, span_of};
+use super::fields::{Checker, Fields, span_of, type_name};
 use crate::types::{NetProbe, Notify};
 
 /// One way of checking a service, as Kubernetes probes have them.
@@ -65,7 +65,7 @@ const HEALTH_KEYS: &[&str] = &[
 ];
 
 /// The `ready` table of service `name`, if it has one.
-pub(super) fn parse_ready(name: &str, item: Option<&Item>, checker: &mut Checker) -> Option<Ready> {
+pub(crate) fn parse_ready(name: &str, item: Option<&Item>, checker: &mut Checker) -> Option<Ready> {
     let (mut f, span) = sub_table(name, item, "ready.", READY_KEYS, checker)?;
     let notify = f.string("notify").and_then(|word| {
         let parsed = parse_notify(&word);
@@ -93,7 +93,7 @@ pub(super) fn parse_ready(name: &str, item: Option<&Item>, checker: &mut Checker
 }
 
 /// The `health` table of service `name`, if it has one.
-pub(super) fn parse_health(
+pub(crate) fn parse_health(
     name: &str,
     item: Option<&Item>,
     checker: &mut Checker,
@@ -135,19 +135,14 @@ fn sub_table<'t, 'c, 'a>(
     let Some(table) = item.as_table_like() else {
         let message = format!(
             "{what} `{key}`: expected a table, e.g. {key}.tcp = \"127.0.0.1:5432\", found {}",
-            super::type_name(item)
+            type_name(item)
         );
         checker.error(span_of(item), message);
         return None;
     };
     checker.unknown_keys(table, known, &format!("[service.{name}.{key}]"));
     let span = span_of(item).or_else(|| table.iter().find_map(|(_, v)| span_of(v)));
-    let fields = Fields {
-        table,
-        checker,
-        what,
-        prefix,
-    };
+    let fields = Fields::new(table, checker, what, prefix);
     Some((fields, span))
 }
 
@@ -202,17 +197,7 @@ fn one_check(f: &mut Fields, span: Span, notify: bool) -> Option<Check> {
 
 /// A duration that must be more than zero.
 fn positive(f: &mut Fields, key: &str, default: Duration) -> Duration {
-    match f.duration(key) {
-        Some(d) if d.is_zero() => {
-            let span = f.item(key).and_then(span_of);
-            let what = f.name(key);
-            f.checker
-                .error(span, format!("{what}: must be more than 0"));
-            default
-        }
-        Some(d) => d,
-        None => default,
-    }
+    f.positive_duration(key).unwrap_or(default)
 }
 
 fn parse_notify(word: &str) -> Result<Notify, String> {

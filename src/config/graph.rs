@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use super::{AfterList, Checker, Service, closest};
+use super::fields::Checker;
+use super::{AfterList, Service, closest};
 
 pub(super) fn check_after(
     afters: &HashMap<String, AfterList>,

@@ -8,9 +8,6 @@ use super::{Level, Out, Owner, WatchId, spacing};
 use crate::config::Watch;
 use crate::types::{Exit, Grouping, ProcInfo, SpawnPlan, Stdio, fmt_duration, shell};
 
-/// A watch's diagnostic is killed after this long, and its start command runs anyway.
-pub const DIAGNOSE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The longest spacing between two start commands of a watch that stays missing.
 pub const SPACING_MAX: Duration = Duration::from_secs(3600);
 
@@ -199,7 +196,7 @@ impl WatchRun {
             // The answer to a spawn cut short by a shutdown.
             (Phase::Idle, Input::SpawnFailed(_)) => {}
             (Phase::Diagnosing { pid, kill_at }, Input::Timeout) if kill_at <= now => {
-                let limit = fmt_duration(DIAGNOSE_TIMEOUT);
+                let limit = fmt_duration(self.cfg.diagnose_timeout);
                 let text = format!("{name} diagnose still running after {limit}; killed it");
                 out.kill_overdue(pid, Level::Info, text);
                 self.run_start(now, out);
@@ -272,7 +269,7 @@ impl WatchRun {
             Some(script) => {
                 self.phase = Phase::Diagnosing {
                     pid: None,
-                    kill_at: now + DIAGNOSE_TIMEOUT,
+                    kill_at: now + self.cfg.diagnose_timeout,
                 };
                 let argv = shell(script);
                 let label = format!("{} diagnose", self.cfg.name);

@@ -280,6 +280,7 @@ pub fn watch_cfg(start: &str, diagnose: Option<&str>) -> Watch {
         process: "httpd".into(),
         start: crate::types::shell(start),
         diagnose: diagnose.map(str::to_string),
+        diagnose_timeout: Duration::from_secs(30),
         interval: Some(ms(1000)),
         start_timeout: Duration::from_secs(60),
     }
