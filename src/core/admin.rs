@@ -4,6 +4,7 @@
 //! Every request that names several things checks all of them first: an unknown name or a
 //! service in the wrong state changes nothing.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::checks::HealthState;
@@ -322,14 +323,14 @@ impl Core {
             ..
         } = config;
         let mut report = ReloadReport::default();
-        let mut old: Vec<ServiceId> = std::mem::take(&mut self.listed);
+        let listed = std::mem::take(&mut self.listed);
+        // By name, and in config order for what is left over (removed).
+        let mut old: HashMap<String, ServiceId> = listed
+            .iter()
+            .filter_map(|id| self.services.get(id).map(|s| (s.cfg.name.clone(), *id)))
+            .collect();
         for cfg in services {
-            let found = old.iter().position(|id| {
-                self.services
-                    .get(id)
-                    .is_some_and(|s| s.cfg.name == cfg.name)
-            });
-            let Some(id) = found.map(|k| old.remove(k)) else {
+            let Some(id) = old.remove(&cfg.name) else {
                 report.changes.push(format!("{}: added", cfg.name));
                 let id = self.add_service(cfg, false);
                 self.listed.push(id);
@@ -379,7 +380,9 @@ impl Core {
             let fresh = self.add_service(cfg, held);
             self.listed.push(fresh);
         }
-        for id in old {
+        let gone: HashSet<ServiceId> = old.into_values().collect();
+        let removed: Vec<ServiceId> = listed.into_iter().filter(|id| gone.contains(id)).collect();
+        for id in removed {
             if let Some(s) = self.services.get(&id) {
                 report.changes.push(format!("{}: removed", s.cfg.name));
             }

@@ -28,6 +28,7 @@ mod admin;
 mod checks;
 pub mod main_cmd;
 pub mod output;
+mod route;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -39,11 +40,12 @@ use std::time::{Duration, Instant};
 
 use crate::config::{self, Settings};
 pub use crate::types::ServiceId;
-use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan, signame};
+use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan};
 
 pub use admin::{Kind, Status, StatusRow};
 pub use checks::HealthState;
 use main_cmd::MainCmd;
+use route::{Routed, ServiceIndex};
 use service::ServiceRun;
 use watch::WatchRun;
 
@@ -303,6 +305,9 @@ pub struct Core {
     listed: Vec<ServiceId>,
     /// The live services in `after` order.
     start_order: Vec<ServiceId>,
+    /// Names and `after` edges, so that no event scans every service; rebuilt at load and
+    /// reload.
+    index: ServiceIndex,
     watches: BTreeMap<WatchId, WatchRun>,
     next_id: u32,
     /// Every child upkeep started and has not reaped yet.
@@ -335,6 +340,7 @@ impl Core {
             services: BTreeMap::new(),
             listed: Vec::new(),
             start_order: Vec::new(),
+            index: ServiceIndex::default(),
             watches: BTreeMap::new(),
             next_id: 0,
             owners: HashMap::new(),
@@ -490,231 +496,6 @@ impl Core {
         services.chain(watches).chain(sweep).min()
     }
 
-    // ---- routing ----
-
-    fn route(&mut self, now: Instant, owner: Owner, what: Routed) {
-        match owner {
-            Owner::Main => {
-                let shutting_down = self.shutting_down();
-                let mut out = out!(self);
-                let Some(main) = self.main.as_mut() else {
-                    out.bug(format!("{what:?} for a COMMAND that was not given"));
-                    return;
-                };
-                let input = match what {
-                    Routed::Spawned(pid) => main_cmd::Input::Spawned(pid),
-                    Routed::SpawnFailed(status, reason) => {
-                        main_cmd::Input::SpawnFailed(status, reason)
-                    }
-                    Routed::Exited(pid, exit) => main_cmd::Input::Exited(pid, exit),
-                    Routed::GroupProbed(_) => {
-                        out.bug("a group probe for COMMAND".into());
-                        return;
-                    }
-                };
-                let loud = self.mode == Mode::Supervise;
-                if let Some(status) = main.handle(input, loud, shutting_down, &mut out) {
-                    self.begin_shutdown(now, None, Some(status));
-                }
-            }
-            Owner::Service(id) => {
-                let input = match what {
-                    Routed::Spawned(pid) => service::Input::Spawned(pid),
-                    Routed::SpawnFailed(status, reason) => {
-                        service::Input::SpawnFailed { status, reason }
-                    }
-                    Routed::Exited(pid, exit) => service::Input::Exited { pid, exit },
-                    Routed::GroupProbed(alive) => service::Input::GroupProbed(alive),
-                };
-                self.feed_service(now, id, input);
-            }
-            Owner::Diagnose(id) => {
-                let input = match what {
-                    Routed::Spawned(pid) => service::Input::DiagnoseSpawned(pid),
-                    Routed::SpawnFailed(_, reason) => service::Input::DiagnoseFailed(reason),
-                    Routed::Exited(pid, exit) => service::Input::DiagnoseExited { pid, exit },
-                    Routed::GroupProbed(_) => return,
-                };
-                self.feed_service(now, id, input);
-            }
-            Owner::Check(id) => {
-                let input = match what {
-                    Routed::Spawned(pid) => service::Input::CheckSpawned(pid),
-                    Routed::SpawnFailed(_, reason) => service::Input::CheckDone {
-                        pid: None,
-                        result: Err(reason),
-                    },
-                    Routed::Exited(pid, exit) => {
-                        let why = checks::command_failure(exit);
-                        let result = match &why {
-                            None => Ok(()),
-                            Some(why) => Err(why.as_str()),
-                        };
-                        self.feed_service(
-                            now,
-                            id,
-                            service::Input::CheckDone {
-                                pid: Some(pid),
-                                result,
-                            },
-                        );
-                        return;
-                    }
-                    Routed::GroupProbed(_) => return,
-                };
-                self.feed_service(now, id, input);
-            }
-            Owner::Watch(id) => {
-                let mut out = out!(self);
-                let input = match what {
-                    Routed::Spawned(pid) => watch::Input::Spawned(pid),
-                    Routed::SpawnFailed(_, reason) => watch::Input::SpawnFailed(reason),
-                    Routed::Exited(pid, exit) => watch::Input::Exited { pid, exit },
-                    Routed::GroupProbed(_) => return,
-                };
-                match self.watches.get_mut(&id) {
-                    Some(run) => run.handle(now, input, &mut out),
-                    // Removed by a reload while its command ran: nothing more to do.
-                    None => {
-                        if let watch::Input::Spawned(pid) = input {
-                            out.abandon(pid, libc::SIGTERM);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Feeds one input to one service and acts on what it reports.
-    fn feed_service(&mut self, now: Instant, id: ServiceId, input: service::Input) {
-        let shutting_down = self.shutting_down();
-        let mut out = out!(self);
-        let Some(svc) = self.services.get_mut(&id) else {
-            // Gone after a reload removed it; a late answer about it means nothing now,
-            // but a process spawned for it must not be left running.
-            if let service::Input::Spawned(pid)
-            | service::Input::DiagnoseSpawned(pid)
-            | service::Input::CheckSpawned(pid) = input
-            {
-                out.abandon(pid, libc::SIGKILL);
-            }
-            return;
-        };
-        let was_ready = svc.is_ready();
-        let notice = svc.handle(now, input, &mut out);
-        let lost_readiness =
-            (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
-        if svc.is_retired() && svc.is_down() {
-            self.drop_service(id);
-        }
-        if let Some(name) = lost_readiness {
-            self.dependents_carry_on(&name);
-        }
-        match notice {
-            Some(service::Notice::CriticalStopped { status }) => {
-                let status = self.main.is_none().then_some(status);
-                self.begin_shutdown(now, None, status);
-            }
-            None => {}
-        }
-    }
-
-    /// A service that was ready is not any more: what was started after it keeps running,
-    /// and the log says so (upkeep does not stop a service because one it needed went away).
-    fn dependents_carry_on(&mut self, name: &str) {
-        let running: Vec<&str> = self
-            .listed
-            .iter()
-            .filter_map(|id| self.services.get(id))
-            .filter(|s| s.cfg.after.iter().any(|a| a == name) && s.process().is_some())
-            .map(|s| s.cfg.name.as_str())
-            .collect();
-        if !running.is_empty() {
-            let text = format!(
-                "{name} is not ready any more; what started after it keeps running: {}",
-                running.join(", ")
-            );
-            self.log(Level::Info, text);
-        }
-    }
-
-    fn stranger_reaped(&mut self, now: Instant, pid: i32, exit: Exit) {
-        // An orphan reparented to upkeep, or a leftover of a service's group.
-        let warn = self.main.as_ref().is_some_and(MainCmd::warn_on_reap);
-        if warn || self.debug {
-            let level = if warn { Level::Warn } else { Level::Debug };
-            self.actions
-                .push_back(Action::Log(level, main_cmd::reaped_zombie(pid, exit)));
-        }
-        let cleaning: Vec<ServiceId> = self
-            .services
-            .iter()
-            .filter(|(_, s)| s.is_cleaning())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in cleaning {
-            self.feed_service(now, id, service::Input::StrangerReaped);
-        }
-    }
-
-    fn signal(&mut self, now: Instant, sig: i32) {
-        let supervising = self.mode == Mode::Supervise;
-        if supervising && (sig == libc::SIGTERM || sig == libc::SIGINT) {
-            if self.shutting_down() {
-                self.log(
-                    Level::Info,
-                    format!("second {}: killing everything now", signame::name(sig)),
-                );
-                self.kill_everything(now);
-            } else {
-                self.log(
-                    Level::Info,
-                    format!("{}: stopping everything", signame::name(sig)),
-                );
-                self.begin_shutdown(now, Some(sig), None);
-            }
-            return;
-        }
-        if supervising && sig == libc::SIGHUP {
-            self.actions.push_back(Action::Reload);
-            return;
-        }
-        let mut out = out!(self);
-        match self.main.as_mut() {
-            Some(main) => main.forward(sig, &mut out),
-            None => out.log(
-                Level::Debug,
-                format!(
-                    "signal {} with no command to forward it to",
-                    signame::name(sig)
-                ),
-            ),
-        }
-    }
-
-    /// One scan serves every watch that is due (None: the scan failed).
-    fn process_table(&mut self, now: Instant, procs: Option<&[ProcInfo]>) {
-        self.scan_pending = false;
-        if self.shutting_down() {
-            return;
-        }
-        let mut own: Vec<i32> = self.owners.keys().copied().collect();
-        own.sort_unstable();
-        let mut out = out!(self);
-        for run in self.watches.values_mut() {
-            if run.scan_at().is_none_or(|t| t > now) {
-                continue;
-            }
-            let input = match procs {
-                Some(procs) => watch::Input::Scanned {
-                    running: run.is_running_in(procs, &own),
-                },
-                None => watch::Input::ScanFailed,
-            };
-            run.handle(now, input, &mut out);
-        }
-    }
-
     // ---- the lifecycle ----
 
     fn shutting_down(&self) -> bool {
@@ -801,11 +582,7 @@ impl Core {
                 .is_none_or(ServiceRun::lets_others_start)
         });
         // A changed service starts once the old definition's run is gone.
-        let predecessor_gone = !self
-            .services
-            .values()
-            .any(|d| d.is_retired() && d.cfg.name == s.cfg.name);
-        deps_ready && predecessor_gone
+        deps_ready && !self.index.retiring.contains_key(&s.cfg.name)
     }
 
     /// Enters the stop of everything (or, already in it, updates the exit status).
@@ -844,9 +621,11 @@ impl Core {
             .iter()
             .filter(|(_, s)| s.is_running())
             .filter(|(_, s)| {
-                self.services
-                    .values()
-                    .all(|d| !d.cfg.after.contains(&s.cfg.name) || d.is_down())
+                self.index
+                    .dependents(&s.cfg.name)
+                    .iter()
+                    .filter_map(|d| self.services.get(d))
+                    .all(ServiceRun::is_down)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -893,7 +672,8 @@ impl Core {
 
     /// Forgets a service that is down for good, and lets its output go.
     fn drop_service(&mut self, id: ServiceId) {
-        if self.services.remove(&id).is_some() {
+        if let Some(gone) = self.services.remove(&id) {
+            self.index.forget_retired(&gone.cfg.name, id);
             self.actions.push_back(Action::ReleaseOutput(id));
         }
     }
@@ -912,7 +692,7 @@ impl Core {
         }
     }
 
-    /// `start_order` from `listed`, by the config's `after` graph.
+    /// `start_order` from `listed`, by the config's `after` graph, and the index.
     fn order_services(&mut self) {
         let cfgs: Vec<&config::Service> = self
             .listed
@@ -925,26 +705,15 @@ impl Core {
             .into_iter()
             .filter_map(|k| self.listed.get(k).copied())
             .collect();
+        self.index = ServiceIndex::build(&self.services, &self.listed);
     }
 
     /// The live (not retired) service called `name`.
     fn live_named(&self, name: &str) -> Option<ServiceId> {
-        self.listed
-            .iter()
-            .copied()
-            .find(|id| self.services.get(id).is_some_and(|s| s.cfg.name == name))
+        self.index.live.get(name).copied()
     }
 
     fn log(&mut self, level: Level, text: String) {
         out!(self).log(level, text);
     }
-}
-
-/// An event about one owner's process, before it is put in that machine's terms.
-#[derive(Debug, Clone, Copy)]
-enum Routed<'a> {
-    Spawned(i32),
-    SpawnFailed(i32, &'a str),
-    Exited(i32, Exit),
-    GroupProbed(bool),
 }

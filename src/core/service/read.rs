@@ -1,0 +1,217 @@
+//! A service's output, and what the router and `status` read of a service.
+
+use std::time::Instant;
+
+#[cfg(test)]
+use super::Diagnostic;
+use super::{Goal, Process, ServiceRun};
+use crate::config::Restart;
+use crate::core::Action;
+use crate::core::Out;
+use crate::core::admin::Status;
+#[cfg(test)]
+use crate::core::checks::Checks;
+use crate::core::checks::HealthState;
+use crate::core::output::Heard;
+use crate::types::Exit;
+
+impl ServiceRun {
+    // ---- output ----
+
+    /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
+    pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
+        let cap = self.cfg.output_tail;
+        let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
+        let name = &self.cfg.name;
+        heard.feed(stderr, bytes, |l| line(name, stderr, l));
+    }
+
+    /// The main process is gone: a last line without a newline is a line now.
+    pub(super) fn flush_output(&mut self, out: &mut Out) {
+        let Some(heard) = &mut self.output else {
+            return;
+        };
+        let id = self.id;
+        heard.flush(|stderr, l| {
+            out.actions.push_back(Action::ServiceLine {
+                id,
+                stderr,
+                line: l.to_vec(),
+            });
+        });
+    }
+
+    /// Its last `n` lines of output, oldest first.
+    pub fn recent_output(&self, n: usize) -> Vec<Vec<u8>> {
+        self.output
+            .as_ref()
+            .map(|h| h.tail.lines(n))
+            .unwrap_or_default()
+    }
+
+    // ---- what the router and status read ----
+
+    /// The main process and since when, while it runs and no diagnostic has taken over.
+    pub(super) fn running(&self) -> Option<(i32, Instant)> {
+        match self.process {
+            Process::Running { pid, since } if self.diagnostic.is_none() => Some((pid, since)),
+            _ => None,
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        let process = match self.process {
+            Process::Backoff { until } => Some(until),
+            Process::Running { .. } if self.diagnostic.is_none() => self.checks.deadline(),
+            Process::Cleaning { kill_at, .. } | Process::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        };
+        let diagnostic = self.diagnostic.map(|d| d.kill_at);
+        process.into_iter().chain(diagnostic).min()
+    }
+
+    /// A deadline has passed, or a check may go out early to share this wake-up.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|t| t <= now)
+            || (self.is_running() && self.checks.try_due(now, &self.cfg))
+    }
+
+    pub fn is_waiting(&self) -> bool {
+        self.process == Process::Waiting
+    }
+
+    /// Running, and no diagnostic has taken over.
+    pub fn is_running(&self) -> bool {
+        self.running().is_some()
+    }
+
+    /// Running, and ready.
+    pub fn is_ready(&self) -> bool {
+        self.is_running() && self.checks.is_ready()
+    }
+
+    /// What a service that comes `after` it (or COMMAND) waits for: ready now, or ready once
+    /// and finished as its policy says (a one-shot job), or stopped on request.
+    pub fn lets_others_start(&self) -> bool {
+        self.is_ready()
+            || self.goal == Goal::Held
+            || (self.ever_ready && self.process == Process::Down)
+    }
+
+    /// Down or failed for good without ever having been ready: whatever waits for it would
+    /// wait for ever.
+    pub fn gave_up_unready(&self) -> bool {
+        matches!(self.goal, Goal::Up | Goal::ShuttingDown)
+            && (self.process == Process::Failed
+                || (self.process == Process::Down && !self.ever_ready))
+    }
+
+    pub fn health(&self) -> HealthState {
+        self.checks.health(&self.cfg, self.is_running())
+    }
+
+    /// What `status` notes of it: its own words (`STATUS=`), else why it is not ready or
+    /// not healthy.
+    pub fn note(&self) -> Option<String> {
+        match self.checks.status_text() {
+            Some(text) => Some(text.to_string()),
+            None => self.checks.trouble(&self.cfg),
+        }
+    }
+
+    pub fn is_cleaning(&self) -> bool {
+        matches!(self.process, Process::Cleaning { .. })
+    }
+
+    pub fn is_down(&self) -> bool {
+        matches!(self.process, Process::Down | Process::Failed)
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.goal == Goal::Retired
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.goal == Goal::Held
+    }
+
+    /// Not between two states: what a waiting `start`, `stop` or `restart` waits for.
+    pub fn is_settled(&self) -> bool {
+        match self.process {
+            // Started but not ready yet is still on its way (`upkeep start` answers once the
+            // service can be used, or its ready timeout has failed the start).
+            Process::Running { .. } => self.diagnostic.is_none() && self.checks.is_ready(),
+            Process::Backoff { .. } | Process::Down | Process::Failed | Process::Waiting => true,
+            Process::Spawning
+            | Process::Stopping { .. }
+            | Process::Dead { .. }
+            | Process::Cleaning { .. } => false,
+        }
+    }
+
+    /// Nothing runs and nothing is under way: a reload may swap its definition in place.
+    pub fn is_idle(&self) -> bool {
+        matches!(
+            self.process,
+            Process::Down | Process::Failed | Process::Waiting | Process::Backoff { .. }
+        )
+    }
+
+    /// The main process and since when it runs, while there is one.
+    pub fn process(&self) -> Option<(i32, Instant)> {
+        match self.process {
+            Process::Running { pid, since } | Process::Stopping { pid, since, .. } => {
+                Some((pid, since))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.policy.restarts
+    }
+
+    pub fn last_exit(&self) -> Option<Exit> {
+        self.policy.last_exit
+    }
+
+    pub fn status(&self, shutting_down: bool) -> Status {
+        if self.diagnostic.is_some() {
+            return Status::Diagnosing;
+        }
+        match self.process {
+            Process::Waiting => Status::Waiting,
+            Process::Spawning => Status::Starting,
+            Process::Running { .. } if !self.checks.is_ready() => Status::Starting,
+            Process::Running { .. } => Status::Running,
+            Process::Dead { .. } => Status::Diagnosing,
+            Process::Cleaning { .. } => Status::Cleaning,
+            Process::Backoff { .. } => Status::Backoff,
+            Process::Stopping { .. } => Status::Stopping,
+            Process::Down if self.goal == Goal::Held => Status::Stopped,
+            Process::Down => {
+                // Down is fine when its policy says it is done, or in a shutdown.
+                let finished = matches!(
+                    (self.cfg.restart, self.policy.last_exit),
+                    (_, None) | (Restart::Never | Restart::OnFailure, Some(Exit::Code(0)))
+                );
+                if finished || shutting_down {
+                    Status::Done
+                } else {
+                    Status::Down
+                }
+            }
+            Process::Failed => Status::Failed,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn checks(&self) -> &Checks {
+        &self.checks
+    }
+
+    #[cfg(test)]
+    pub fn state(&self) -> (Process, Option<Diagnostic>) {
+        (self.process, self.diagnostic)
+    }
+}
