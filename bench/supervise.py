@@ -12,6 +12,10 @@ daemontools through a ./run symlink), which records CLOCK_MONOTONIC at its first
 (f) shutdown of 10 services, one ignoring SIGTERM: when the nine are gone, when the stubborn
     one is gone, when the supervisor has exited (capped).
 
+BENCH_CHAIN_ONLY=1: upkeep alone (and the builds in BENCH_UPKEEP_OTHERS), 1,000 services
+(BENCH_BIG) each `after` the one before, against 1,000 independent ones: time until all are up,
+upkeep's CPU until then, time from SIGTERM to upkeep's exit; rounds interleaved.
+
 Usage: python3 bench/supervise.py UPKEEP STAMP. Root; the peers must be installed.
 """
 import os
@@ -85,15 +89,20 @@ class Supervisor:
 class Upkeep(Supervisor):
     name = "upkeep"
     binary = None
+    chain = False
 
     def argv(self):
         cfg = os.path.join(self.base, "upkeep.toml")
         with open(cfg, "w") as f:
+            prev = None
             for d in self.dirs:
                 f.write(f'[service.{os.path.basename(d)}]\ncommand = ["{STAMP}"]\n'
                         f'directory = "{d}"\n'
                         # Kills > 1 s apart are not a crash loop here (default: 10 s).
                         'stable_after = "1s"\n')
+                if self.chain and prev:
+                    f.write(f'after = ["{prev}"]\n')
+                prev = os.path.basename(d)
                 if self.stop_timeout_ms:
                     f.write(f'stop_timeout = "{self.stop_timeout_ms}ms"\n')
         return [self.binary or UPKEEP, "-q", "-c", cfg]
@@ -384,9 +393,65 @@ def restart_only():
             print(f"| {name} | {len(xs)} | {med:.3f} | {p95:.3f} | {med / floor:.2f}x |")
 
 
+def bench_chain(kind, chain):
+    """BIG services, flat or each after the one before: up (s), CPU until up (s), stop (s)."""
+    base = fresh(kind, "chain" if chain else "flat")
+    dirs = make_services(base, BIG)
+    sup = type("Chained", (kind,), {"chain": chain})(base, dirs)
+    t0 = time.monotonic()
+    sup.start()
+    try:
+        if not wait(lambda: all_up(dirs), 120, step=0.01):
+            return None
+        up_s = time.monotonic() - t0
+        cpu, _ = cpu_and_switches([sup.proc.pid])
+        time.sleep(1)
+        t1 = time.monotonic()
+        sup.stop()
+        sup.proc.wait(timeout=120)
+        return {"up": up_s, "cpu": cpu, "down": time.monotonic() - t1}
+    finally:
+        if sup.proc.poll() is None:
+            sup.kill()
+
+
+def chain_only():
+    kinds = [Upkeep, *others()]
+    rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
+    res = {(k.name, c): [] for k in kinds for c in (False, True)}
+    for _ in range(rounds):
+        for kind in kinds:
+            for chain in (False, True):
+                r = bench_chain(kind, chain)
+                if r:
+                    res[(kind.name, chain)].append(r)
+    print(f"Dependency chain, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; {BIG} services, "
+          f"{rounds} rounds interleaved, medians")
+    print()
+    print("| upkeep | shape | all up (s) | CPU until up (s) | stop (s) | chain / flat: up, stop |")
+    print("|---|---|---|---|---|---|")
+    for kind in kinds:
+        med = {}
+        for chain in (False, True):
+            xs = res[(kind.name, chain)]
+            if not xs:
+                continue
+            med[chain] = {k: statistics.median(x[k] for x in xs) for k in ("up", "cpu", "down")}
+        for chain, m in med.items():
+            ratio = "-"
+            if chain and False in med:
+                ratio = f"{m['up'] / med[False]['up']:.2f}x, {m['down'] / med[False]['down']:.2f}x"
+            shape = "chain (each after the previous)" if chain else "independent"
+            print(f"| {kind.name} | {shape} | {m['up']:.2f} | {m['cpu']:.2f} | {m['down']:.2f} "
+                  f"| {ratio} |")
+
+
 def main():
     if os.environ.get("BENCH_RESTART_ONLY"):
         restart_only()
+        return
+    if os.environ.get("BENCH_CHAIN_ONLY"):
+        chain_only()
         return
     shutil.rmtree(ROOT, ignore_errors=True)
     rows = {}
