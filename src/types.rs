@@ -51,6 +51,9 @@ pub struct ProcInfo {
     pub comm: String,
     /// Basename of argv[0], when it could be read and differs from `comm`.
     pub argv0: Option<String>,
+    /// FreeBSD: basename of the script an interpreter runs. Its kernel names a `#!`
+    /// script's process after the interpreter, where Linux's `comm` is the script's name.
+    pub script: Option<String>,
     pub zombie: bool,
 }
 
