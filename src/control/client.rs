@@ -1,8 +1,9 @@
 //! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown`.
 //!
 //! Exit status: 0 done (for `shutdown`, also when no upkeep listens: nothing to stop); 1
-//! upkeep refused or could not be reached; 2 usage error, or a reload of an invalid config; 3 `status` found something that should run and does not
-//! (LSB's "not running", so `upkeep status` works as a liveness or health probe).
+//! upkeep refused or could not be reached; 2 usage error, or a reload of an invalid config;
+//! 3 `status` found something that should run and does not (LSB's "not running", so
+//! `upkeep status` works as a liveness or health probe).
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
