@@ -11,6 +11,7 @@ command -v ps >/dev/null || need+=(procps)
 command -v python3 >/dev/null || need+=(python3)
 command -v prlimit >/dev/null || need+=(util-linux)
 command -v mandoc >/dev/null || need+=(mandoc)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v setsid >/dev/null || need+=(util-linux)
 # The container tests (tests/containers.rs): podman with runc, images from busybox-static.
 command -v podman >/dev/null || need+=(podman)

@@ -15,6 +15,7 @@ usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or
        upkeep signal SIGNAL NAME...             send a signal to a service's process
        upkeep reload                            re-read the config (same as SIGHUP)
        upkeep shutdown                          stop everything in order, wait for the exit
+                                                (exit 0 when none runs: nothing to stop)
        upkeep logs NAME [-n LINES] [-f]         a service's recent output; -f follows it
        (client subcommands take -c FILE and --socket PATH after their name)
 

@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::LevelFilter;
 
@@ -62,6 +62,7 @@ pub fn set_level(verbosity: i32, configured: Option<LevelFilter>) {
 
 pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
     let mut problem = None;
+    let mut syslog_awaited = None;
     let dest = match target {
         Some(LogTarget::File(path)) => match std::fs::OpenOptions::new()
             .create(true)
@@ -82,21 +83,13 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
             Err(_) => stderr_dest(),
         },
         Some(LogTarget::Syslog) => {
-            if std::path::Path::new(SYSLOG_SOCKET).exists() {
-                // SAFETY: openlog keeps the pointer: IDENT is 'static. The socket it opens
-                // (at once: NDELAY) is close-on-exec.
-                unsafe {
-                    libc::openlog(
-                        IDENT.as_ptr(),
-                        libc::LOG_PID | libc::LOG_NDELAY,
-                        libc::LOG_DAEMON,
-                    )
-                };
-                Dest::Syslog { tag: None }
+            if let Some(dest) = open_syslog() {
+                dest
             } else {
                 problem = Some(format!(
-                    "no syslog socket at {SYSLOG_SOCKET}; logging to stderr"
+                    "no syslog socket at {SYSLOG_SOCKET} yet; logging to stderr until there is"
                 ));
+                syslog_awaited = Some(Instant::now());
                 stderr_dest()
             }
         }
@@ -108,6 +101,7 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
             outbox: Outbox::default(),
             line: Vec::with_capacity(256),
             would_block: false,
+            syslog_awaited,
         });
     }
     // The logger passes everything; log's max level filters, so a reload can change it.
@@ -188,6 +182,26 @@ enum Dest {
     Syslog { tag: Option<CString> },
 }
 
+/// syslog(3) as the destination, when syslogd's socket is there.
+fn open_syslog() -> Option<Dest> {
+    if !std::path::Path::new(SYSLOG_SOCKET).exists() {
+        return None;
+    }
+    // SAFETY: openlog keeps the pointer: IDENT is 'static. The socket it opens (at once:
+    // NDELAY) is close-on-exec.
+    unsafe {
+        libc::openlog(
+            IDENT.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            libc::LOG_DAEMON,
+        )
+    };
+    Some(Dest::Syslog { tag: None })
+}
+
+/// How often a log waiting for syslogd looks for its socket again.
+const SYSLOG_RETRY: Duration = Duration::from_secs(1);
+
 /// stderr as the log's destination, without letting a stalled reader stall upkeep.
 fn stderr_dest() -> Dest {
     match platform::nonblocking_stderr() {
@@ -208,10 +222,43 @@ struct Sink {
     /// The last write stopped at EAGAIN: poll for POLLOUT. (A file that fails, full or
     /// broken, is simply tried again at the next line: poll would always call it ready.)
     would_block: bool,
+    /// `log = "syslog"` with no syslogd yet (a jail's init starts before it): when to look
+    /// for its socket again.
+    syslog_awaited: Option<Instant>,
 }
 
 impl Sink {
+    /// Like libc's connectlog(), which tries again at each message: once syslogd's socket
+    /// is there, what stderr still holds is written and the log moves to syslog.
+    fn retry_syslog(&mut self) {
+        let Some(due) = self.syslog_awaited else {
+            return;
+        };
+        let now = Instant::now();
+        if now < due {
+            return;
+        }
+        self.syslog_awaited = Some(now + SYSLOG_RETRY);
+        let Some(dest) = open_syslog() else {
+            return;
+        };
+        self.flush();
+        let left = self.outbox.pending().len();
+        self.syslog_awaited = None;
+        self.dest = dest;
+        self.outbox = Outbox::default();
+        self.would_block = false;
+        let mut text = format!("syslog socket at {SYSLOG_SOCKET} is there: logging to syslog");
+        if left > 0 {
+            text.push_str(&format!(
+                " ({left} bytes stderr would not take were dropped)"
+            ));
+        }
+        self.upkeep_line(log::Level::Info, &format_args!("{text}"));
+    }
+
     fn upkeep_line(&mut self, level: log::Level, args: &std::fmt::Arguments) {
+        self.retry_syslog();
         if let Dest::Syslog { tag } = &mut self.dest {
             let text = args.to_string();
             syslog(tag, None, level_priority(level), text.as_bytes());
@@ -227,6 +274,7 @@ impl Sink {
     }
 
     fn service_line(&mut self, name: &str, stderr: bool, text: &[u8]) {
+        self.retry_syslog();
         if let Dest::Syslog { tag } = &mut self.dest {
             let priority = if stderr {
                 libc::LOG_WARNING

@@ -51,6 +51,9 @@ pub struct ProcInfo {
     pub comm: String,
     /// Basename of argv[0], when it could be read and differs from `comm`.
     pub argv0: Option<String>,
+    /// FreeBSD: basename of the script an interpreter runs. Its kernel names a `#!`
+    /// script's process after the interpreter, where Linux's `comm` is the script's name.
+    pub script: Option<String>,
     pub zombie: bool,
 }
 
@@ -200,9 +203,9 @@ pub mod signame {
         match nix::sys::signal::Signal::try_from(sig) {
             Ok(s) => s.as_str().trim_start_matches("SIG").to_string(),
             Err(_) => {
-                #[cfg(target_os = "linux")]
-                if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) {
-                    return format!("RTMIN+{}", sig - libc::SIGRTMIN());
+                let rt = realtime();
+                if rt.contains(&sig) {
+                    return format!("RTMIN+{}", sig - rt.start());
                 }
                 sig.to_string()
             }
@@ -221,25 +224,31 @@ pub mod signame {
         if let Ok(s) = full.parse::<nix::sys::signal::Signal>() {
             return Some(s as i32);
         }
+        let rt = realtime();
+        let offset = |off: &str| off.parse::<i32>().ok();
+        let n = if bare == "RTMIN" {
+            Some(*rt.start())
+        } else if bare == "RTMAX" {
+            Some(*rt.end())
+        } else if let Some(off) = bare.strip_prefix("RTMIN+").and_then(offset) {
+            rt.start().checked_add(off)
+        } else {
+            bare.strip_prefix("RTMAX-")
+                .and_then(offset)
+                .and_then(|off| rt.end().checked_sub(off))
+        };
+        n.filter(|n| rt.contains(n))
+    }
+
+    /// FreeBSD's SIGRTMIN to SIGRTMAX (sys/signal.h): fixed, libc keeps none of them.
+    pub const FREEBSD_REALTIME: std::ops::RangeInclusive<i32> = 65..=126;
+
+    /// This OS's real-time signals.
+    pub fn realtime() -> std::ops::RangeInclusive<i32> {
         #[cfg(target_os = "linux")]
-        {
-            let rt = |off: &str| off.parse::<i32>().ok();
-            let n = if bare == "RTMIN" {
-                Some(libc::SIGRTMIN())
-            } else if bare == "RTMAX" {
-                Some(libc::SIGRTMAX())
-            } else if let Some(off) = bare.strip_prefix("RTMIN+").and_then(rt) {
-                Some(libc::SIGRTMIN() + off)
-            } else {
-                bare.strip_prefix("RTMAX-")
-                    .and_then(rt)
-                    .map(|off| libc::SIGRTMAX() - off)
-            };
-            if let Some(n) = n.filter(|n| (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(n)) {
-                return Some(n);
-            }
-        }
-        None
+        return libc::SIGRTMIN()..=libc::SIGRTMAX();
+        #[cfg(target_os = "freebsd")]
+        return FREEBSD_REALTIME;
     }
 
     pub fn max_signal() -> i32 {
@@ -272,13 +281,16 @@ pub mod signame {
             assert_eq!(parse(&name(libc::SIGUSR2)), Some(libc::SIGUSR2));
         }
 
-        #[cfg(target_os = "linux")]
         #[test]
         fn realtime_signals_round_trip() {
-            let n = libc::SIGRTMIN() + 3;
+            let rt = realtime();
+            let n = rt.start() + 3;
             assert_eq!(name(n), "RTMIN+3");
             assert_eq!(parse("RTMIN+3"), Some(n));
-            assert_eq!(parse("RTMAX"), Some(libc::SIGRTMAX()));
+            assert_eq!(parse("RTMAX"), Some(*rt.end()));
+            assert_eq!(parse("RTMAX-1"), Some(rt.end() - 1));
+            assert_eq!(parse("RTMIN+1000"), None);
+            assert_eq!(parse(&format!("RTMIN+{}", i32::MAX)), None);
         }
     }
 }

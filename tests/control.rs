@@ -490,6 +490,37 @@ after = ["db"]
 }
 
 #[test]
+fn shutdown_with_no_upkeep_has_nothing_to_stop_but_a_refusal_fails() {
+    let dir = TempDir::new("ctl-nothing");
+    // No socket file: upkeep has exited (jail(8)'s exec.stop must still succeed).
+    let (code, out, err) = client_on_socket(&dir, &["shutdown"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("upkeep: nothing to stop"), "{out}");
+    // A stale socket, as a crashed upkeep leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(dir.path("sock")).unwrap());
+    let (code, out, err) = client_on_socket(&dir, &["shutdown"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("a stale socket"), "{out}");
+    // Other requests still fail when nobody answers.
+    assert_eq!(client_on_socket(&dir, &["status"]).0, 1);
+    // Something answers and refuses: exit 1, with its reason.
+    std::fs::remove_file(dir.path("sock")).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(dir.path("sock")).unwrap();
+    let refuser = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.write_all(b"{\"v\":1,\"ok\":false,\"error\":\"busy\"}\n")
+            .unwrap();
+    });
+    let (code, out, err) = client_on_socket(&dir, &["shutdown"]);
+    refuser.join().unwrap();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("busy") && !out.contains("nothing to stop"),
+        "{out}{err}"
+    );
+}
+
+#[test]
 fn stale_socket_is_replaced_and_a_live_one_refused() {
     let dir = TempDir::new("ctl-stale");
     // A socket file nobody listens on, as a killed upkeep leaves behind.

@@ -5,6 +5,7 @@
 mod common;
 
 use std::os::unix::net::UnixDatagram;
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -16,10 +17,7 @@ fn log_syslog_sends_to_dev_log() {
         return;
     }
     let dir = TempDir::new("syslog");
-    let listener = UnixDatagram::bind(dir.path("log.sock")).unwrap();
-    listener
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let listener = listen(&dir.path("log.sock"));
     let cfg = dir.write(
         "upkeep.toml",
         &format!(
@@ -110,7 +108,7 @@ fn log_syslog_without_a_syslogd_falls_back_to_stderr() {
     let out = cmd(BIN).arg("-c").arg(&cfg).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no syslog socket at /dev/log; logging to stderr"),
+        err.contains("no syslog socket at /dev/log yet; logging to stderr until there is"),
         "{err}"
     );
     assert!(err.contains("quick started"), "{err}");
@@ -124,12 +122,49 @@ fn syslog_going_away_and_coming_back_costs_lines_not_upkeep() {
     }
     let dir = TempDir::new("syslog-away");
     let sock = dir.path("log.sock");
-    let bind = || {
-        let l = UnixDatagram::bind(&sock).unwrap();
-        l.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        l
-    };
-    let listener = bind();
+    let listener = listen(&sock);
+    let up = ticker_with_dev_log_at(&dir, &sock, Stdio::inherit());
+    ticks(&listener, 3);
+    // syslogd goes away for a while...
+    drop(listener);
+    std::fs::remove_file(&sock).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...and comes back: lines flow again, and upkeep lived through it.
+    let listener = listen(&sock);
+    ticks(&listener, 3);
+    drop(up);
+}
+
+#[test]
+fn a_syslogd_that_comes_after_upkeep_gets_the_log_from_then_on() {
+    if !can_unshare() {
+        eprintln!("skipped: needs root and unshare");
+        return;
+    }
+    let dir = TempDir::new("syslog-late");
+    let sock = dir.path("log.sock");
+    // /dev/log points at a socket nobody has bound yet: as in a jail whose upkeep starts
+    // before syslogd.
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let up = ticker_with_dev_log_at(&dir, &sock, log.into());
+    // Meanwhile the log goes to stderr.
+    wait_log(&dir, "no syslog socket at /dev/log yet");
+    wait_log(&dir, "ticker: tick");
+    // syslogd comes: the log moves there, with a line that says so.
+    let lines = ticks(&listen(&sock), 3);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("upkeep[") && l.contains("logging to syslog")),
+        "{lines:?}"
+    );
+    drop(up);
+}
+
+/// upkeep with `log = "syslog"` and a service that ticks every 50 ms, in a mount and PID
+/// namespace whose /dev/log is a symlink to `sock` (killing its PID 1 at the end takes the
+/// ticker with it).
+fn ticker_with_dev_log_at(dir: &TempDir, sock: &std::path::Path, stderr: Stdio) -> Running {
     let cfg = dir.write(
         "upkeep.toml",
         &format!(
@@ -139,36 +174,39 @@ fn syslog_going_away_and_coming_back_costs_lines_not_upkeep() {
         ),
     );
     let d = dir.0.display();
-    // /dev/log is a symlink to the test's socket, which the test closes and binds again.
     let script = format!(
         "set -e; touch {d}/null; mount --bind /dev/null {d}/null; mount -t tmpfs none /dev; \
          touch /dev/null; mount --bind {d}/null /dev/null; ln -s {} /dev/log; exec {BIN} -c {}",
         sock.display(),
         cfg.display()
     );
-    // A PID namespace too: killing its PID 1 at the end takes the ticker with it.
     let child = cmd("unshare")
         .args(["--mount", "--pid", "--fork", "sh", "-c", &script])
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    let up = Running(child);
-    let ticks = |l: &UnixDatagram, want: usize| {
-        let mut buf = [0u8; 2048];
-        let mut seen = 0;
-        while seen < want {
-            let n = l.recv(&mut buf).expect("a line");
-            if String::from_utf8_lossy(&buf[..n]).contains("]: tick ") {
-                seen += 1;
-            }
+    Running(child)
+}
+
+/// A syslogd's socket at `sock`, read with a bound.
+fn listen(sock: &std::path::Path) -> UnixDatagram {
+    let l = UnixDatagram::bind(sock).unwrap();
+    l.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    l
+}
+
+/// Reads until `want` of the ticker's lines came; returns every line read.
+fn ticks(l: &UnixDatagram, want: usize) -> Vec<String> {
+    let mut buf = [0u8; 2048];
+    let mut lines = Vec::new();
+    let mut seen = 0;
+    while seen < want {
+        let n = l.recv(&mut buf).expect("a line");
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if line.contains("ticker[") && line.contains("]: tick ") {
+            seen += 1;
         }
-    };
-    ticks(&listener, 3);
-    // syslogd goes away for a while...
-    drop(listener);
-    std::fs::remove_file(&sock).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    // ...and comes back: lines flow again, and upkeep lived through it.
-    let listener = bind();
-    ticks(&listener, 3);
-    drop(up);
+        lines.push(line);
+    }
+    lines
 }

@@ -1,8 +1,9 @@
 //! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown`.
 //!
-//! Exit status: 0 done; 1 upkeep refused or could not be reached; 2 usage error, or a
-//! reload of an invalid config; 3 `status` found something that should run and does not
-//! (LSB's "not running", so `upkeep status` works as a liveness or health probe).
+//! Exit status: 0 done (for `shutdown`, also when no upkeep listens: nothing to stop); 1
+//! upkeep refused or could not be reached; 2 usage error, or a reload of an invalid config;
+//! 3 `status` found something that should run and does not (LSB's "not running", so
+//! `upkeep status` works as a liveness or health probe).
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -106,12 +107,34 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
     })
 }
 
+/// Why no answer came.
+struct Unanswered {
+    text: String,
+    /// Nothing listens on the socket (none there, or a stale one): no upkeep runs.
+    nobody: bool,
+}
+
+impl From<String> for Unanswered {
+    fn from(text: String) -> Unanswered {
+        Unanswered {
+            text,
+            nobody: false,
+        }
+    }
+}
+
 /// Talks to the running upkeep; returns the exit status.
 pub fn run(args: &ClientArgs) -> i32 {
     let cmd = args.request.cmd;
     let (first, reply, lines) = match ask(args) {
         Ok(answer) => answer,
-        Err(text) => {
+        // What a shutdown asks for is already so, and a stop command must succeed for
+        // jail(8) to remove the jail.
+        Err(Unanswered { text, nobody: true }) if cmd == Command::Shutdown => {
+            out(&format!("upkeep: nothing to stop ({text})"));
+            return 0;
+        }
+        Err(Unanswered { text, .. }) => {
             err(&text);
             return EXIT_FAILED;
         }
@@ -185,7 +208,7 @@ pub fn run(args: &ClientArgs) -> i32 {
 type Lines = std::io::Lines<BufReader<UnixStream>>;
 
 /// Connects, sends the request, reads the first reply line: (that line, parsed, the rest).
-fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), String> {
+fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), Unanswered> {
     let configured = crate::config::control_socket_setting(
         &args
             .config
@@ -195,15 +218,21 @@ fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), String> {
     let path = socket_path(args.socket.as_deref(), configured.as_deref());
     let cmd = args.request.cmd;
     let mut stream = UnixStream::connect(&path).map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                " (is upkeep running? --socket, $UPKEEP_SOCKET or control_socket name another)"
+        let (hint, nobody) = match e.kind() {
+            std::io::ErrorKind::NotFound => (
+                " (is upkeep running? --socket, $UPKEEP_SOCKET or control_socket name another)",
+                true,
+            ),
+            std::io::ErrorKind::ConnectionRefused => {
+                (" (a stale socket: upkeep is not running)", true)
             }
-            std::io::ErrorKind::ConnectionRefused => " (a stale socket: upkeep is not running)",
-            std::io::ErrorKind::PermissionDenied => " (run as root or as upkeep's user)",
-            _ => "",
+            std::io::ErrorKind::PermissionDenied => (" (run as root or as upkeep's user)", false),
+            _ => ("", false),
         };
-        format!("cannot connect to {}: {e}{hint}", path.display())
+        Unanswered {
+            text: format!("cannot connect to {}: {e}{hint}", path.display()),
+            nobody,
+        }
     })?;
     // Quick requests get a bound; stop/start/restart wait for stop timeouts, shutdown for
     // the whole ordered stop, logs -f for ever.
@@ -225,13 +254,12 @@ fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), String> {
     let first = match (lines.next(), sent) {
         (Some(Ok(line)), _) => line,
         (_, Err(e)) => {
-            return Err(format!(
-                "cannot send the request to {}: {e}",
-                path.display()
-            ));
+            return Err(format!("cannot send the request to {}: {e}", path.display()).into());
         }
-        (Some(Err(e)), Ok(())) => return Err(format!("no answer from upkeep: {e}")),
-        (None, Ok(())) => return Err("upkeep closed the connection without an answer".into()),
+        (Some(Err(e)), Ok(())) => return Err(format!("no answer from upkeep: {e}").into()),
+        (None, Ok(())) => {
+            return Err(String::from("upkeep closed the connection without an answer").into());
+        }
     };
     let reply = serde_json::from_str(&first)
         .map_err(|e| format!("upkeep's answer is not JSON ({e}): {first}"))?;

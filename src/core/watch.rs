@@ -26,10 +26,13 @@ fn as_comm(name: &str) -> &str {
     name.get(..end).unwrap_or(name)
 }
 
-/// Whether `p` is a live process called `name`: its comm (after the kernel's truncation)
-/// or the basename of its argv[0] equals it. Zombies never count.
+/// Whether `p` is a live process called `name`: its comm (after the kernel's truncation),
+/// the basename of its argv[0] or of the script it interprets equals it. Zombies never count.
 pub fn matches(name: &str, p: &ProcInfo) -> bool {
-    !p.zombie && (p.comm == as_comm(name) || p.argv0.as_deref() == Some(name))
+    !p.zombie
+        && (p.comm == as_comm(name)
+            || p.argv0.as_deref() == Some(name)
+            || p.script.as_deref() == Some(name))
 }
 
 /// Whether any process but the excluded ones (upkeep and what it forked) is called `name`.

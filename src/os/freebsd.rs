@@ -37,7 +37,8 @@ pub fn cloexec_from(_first: u32) -> io::Result<()> {
 }
 
 pub fn reset_signal_raw(_sig: i32) {
-    // FreeBSD's libc reserves no signal numbers: signal(3) already did the work.
+    // Only THR (32) is refused, by libthr's sigaction, and libthr installs its own handler
+    // for it in every program that links it: nothing an inherited SIG_IGN could spoil.
 }
 
 pub fn peer_uid(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<u32> {

@@ -40,6 +40,8 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
             ppid,
             argv0: argv0.filter(|a| *a != comm),
             comm,
+            // comm already is a `#!` script's name.
+            script: None,
             zombie,
         });
     }
@@ -73,12 +75,57 @@ fn read_argv0(pid: i32, buf: &mut Vec<u8>) -> Option<String> {
 
 /// The basename of the first NUL-terminated word.
 fn argv0_basename(cmdline: &[u8]) -> Option<String> {
-    let first = cmdline.split(|&b| b == 0).next()?;
-    if first.is_empty() {
+    basename(cmdline.split(|&b| b == 0).next()?)
+}
+
+fn basename(word: &[u8]) -> Option<String> {
+    let base = word.rsplit(|&b| b == b'/').next().unwrap_or(word);
+    if base.is_empty() {
         return None;
     }
-    let base = first.rsplit(|&b| b == b'/').next().unwrap_or(first);
     Some(String::from_utf8_lossy(base).into_owned())
+}
+
+/// What kern.proc.args handed back that can be read: `len` bytes, or on ENOMEM (an argv
+/// longer than the buffer, of which the kernel copied what fits) the words it holds whole.
+/// None when not even argv[0] is whole, or on any other error.
+#[cfg(any(target_os = "freebsd", test))]
+fn args_answer(buf: &[u8], len: usize, error: Option<i32>) -> Option<&[u8]> {
+    let got = buf.get(..len.min(buf.len()))?;
+    match error {
+        None => Some(got),
+        Some(libc::ENOMEM) => {
+            let end = got.iter().rposition(|&b| b == 0)?;
+            got.get(..=end)
+        }
+        Some(_) => None,
+    }
+}
+
+/// The basename of the script that an interpreter (argv[0]: a shell, perl, python, ruby,
+/// node, php, lua or tcl, maybe versioned) runs: its first argument that is not an option,
+/// or the one after `--`. None for `-c` (a command string, not a script).
+#[cfg(any(target_os = "freebsd", test))]
+fn script_basename(args: &[u8]) -> Option<String> {
+    const INTERPRETERS: &[&str] = &[
+        "sh", "bash", "dash", "ksh", "mksh", "zsh", "csh", "tcsh", "perl", "python", "pypy",
+        "ruby", "node", "php", "lua", "luajit", "tclsh", "wish",
+    ];
+    let mut words = args.split(|&b| b == 0);
+    let interpreter = basename(words.next()?)?;
+    let unversioned = interpreter.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if !INTERPRETERS.contains(&unversioned) {
+        return None;
+    }
+    while let Some(word) = words.next() {
+        match word {
+            b"-c" => return None,
+            b"--" => return basename(words.next()?),
+            [b'-', ..] => continue,
+            _ => return basename(word),
+        }
+    }
+    None
 }
 
 /// Every process of this jail (or of the host), from sysctl kern.proc.proc; an error when
@@ -138,12 +185,21 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
                 )));
             }
             let comm = c_chars(&p.ki_comm);
+            let zombie = p.ki_stat == libc::SZOMB;
+            let mut buf = [0u8; 4096];
+            // A zombie has no argv.
+            let args = if zombie {
+                None
+            } else {
+                freebsd_args(p.ki_pid, &mut buf)
+            };
             out.push(ProcInfo {
                 pid: p.ki_pid,
                 ppid: p.ki_ppid,
-                argv0: freebsd_argv0(p.ki_pid).filter(|a| *a != comm),
+                argv0: args.and_then(argv0_basename).filter(|a| *a != comm),
+                script: args.and_then(script_basename),
                 comm,
-                zombie: p.ki_stat == libc::SZOMB,
+                zombie,
             });
         }
         return Ok(out);
@@ -161,11 +217,10 @@ fn c_chars(chars: &[libc::c_char]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// kern.proc.args.PID into `buf`: the NUL-separated argv (or setproctitle's title).
 #[cfg(target_os = "freebsd")]
-fn freebsd_argv0(pid: i32) -> Option<String> {
-    // kern.proc.args.PID: the NUL-separated argv.
+fn freebsd_args(pid: i32, buf: &mut [u8]) -> Option<&[u8]> {
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_ARGS, pid];
-    let mut buf = [0u8; 4096];
     let mut len: libc::size_t = buf.len();
     // SAFETY: valid buffer and length; a vanished process gives ESRCH, handled as None.
     let rc = unsafe {
@@ -178,10 +233,8 @@ fn freebsd_argv0(pid: i32) -> Option<String> {
             0,
         )
     };
-    if rc != 0 {
-        return None;
-    }
-    argv0_basename(buf.get(..len)?)
+    let error = (rc != 0).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    args_answer(buf, len, error)
 }
 
 #[cfg(test)]
@@ -207,6 +260,59 @@ mod tests {
             Some("nginx: master process".into())
         );
         assert_eq!(argv0_basename(b""), None);
+        assert_eq!(argv0_basename(b"/\0"), None);
+    }
+
+    #[test]
+    fn a_long_argv_cut_short_keeps_its_whole_words() {
+        let buf = *b"/usr/bin/java\0-Xmx";
+        // ENOMEM: the kernel filled the buffer; the cut word goes.
+        let got = args_answer(&buf, buf.len(), Some(libc::ENOMEM));
+        assert_eq!(got, Some(&b"/usr/bin/java\0"[..]));
+        assert_eq!(got.and_then(argv0_basename), Some("java".into()));
+        // A length past the buffer is not believed.
+        assert_eq!(args_answer(&buf, 99, Some(libc::ENOMEM)), got);
+        // Not even argv[0] whole: nothing.
+        assert_eq!(
+            args_answer(b"/usr/local/bin/", 15, Some(libc::ENOMEM)),
+            None
+        );
+        // Success: what the kernel said it wrote; other errors: nothing.
+        assert_eq!(args_answer(&buf, 5, None), Some(&b"/usr/"[..]));
+        assert_eq!(args_answer(&buf, buf.len(), Some(libc::ESRCH)), None);
+    }
+
+    #[test]
+    fn an_interpreter_s_process_is_known_by_its_script() {
+        let script = |args: &[u8]| script_basename(args);
+        assert_eq!(
+            script(b"/bin/sh\0/usr/local/sbin/mydaemon\0start\0"),
+            Some("mydaemon".into())
+        );
+        assert_eq!(
+            script(b"/bin/sh\0-e\0/usr/local/bin/job\0"),
+            Some("job".into())
+        );
+        assert_eq!(
+            script(b"python3.11\0-u\0/srv/app.py\0"),
+            Some("app.py".into())
+        );
+        assert_eq!(
+            script(b"/usr/local/bin/perl5.36.0\0-w\0--\0-odd\0"),
+            Some("-odd".into())
+        );
+        assert_eq!(
+            script(b"/usr/local/bin/ruby32\0/srv/worker\0"),
+            Some("worker".into())
+        );
+        // A command string is no script; a program that is no interpreter has none.
+        assert_eq!(script(b"/bin/sh\0-c\0exec /usr/sbin/httpd\0"), None);
+        assert_eq!(script(b"/usr/bin/man\0httpd\0"), None);
+        assert_eq!(script(b"/usr/sbin/shd\0/x\0"), None);
+        // An interpreter with nothing to run, or a cut buffer.
+        assert_eq!(script(b"/bin/sh\0"), None);
+        assert_eq!(script(b"/bin/sh\0-i\0"), None);
+        assert_eq!(script(b""), None);
     }
 
     #[cfg(target_os = "linux")]

@@ -11,44 +11,86 @@ use std::sync::OnceLock;
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::SignalOnly;
 
-/// The signals upkeep catches: every one it may be asked to forward, plus CHLD.
+/// The signals upkeep catches on one OS: every one it may be asked to forward, plus CHLD.
+///
+/// Plain data, compiled on every target, so that a test on any OS checks each table.
 ///
 /// Left out, as tini does: the synchronous faults (FPE, ILL, SEGV, BUS, ABRT, TRAP, SYS), which
 /// signal-hook refuses or which mean upkeep itself is broken; TTIN/TTOU, ignored so that a log
-/// write to a terminal upkeep no longer owns cannot stop it; and PIPE, which std ignores so that
-/// a closed stderr turns into an error, not into a signal forwarded to the command.
+/// write to a terminal upkeep no longer owns cannot stop it; PIPE, which std ignores so that
+/// a closed stderr turns into an error, not into a signal forwarded to the command; and the
+/// numbers libc keeps for itself (a handler for one is refused, and upkeep would not start).
+pub struct Table {
+    /// Name (without SIG) and number.
+    pub named: &'static [(&'static str, i32)],
+    /// The numbers libc reserves: never caught.
+    pub reserved: &'static [i32],
+}
+
+/// Plus every real-time signal, SIGRTMIN() to SIGRTMAX(): glibc keeps 32 and 33 for itself
+/// (musl 34 too, which its SIGRTMIN() leaves out).
+pub const LINUX: Table = Table {
+    named: &[
+        ("HUP", 1),
+        ("INT", 2),
+        ("QUIT", 3),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("ALRM", 14),
+        ("TERM", 15),
+        ("STKFLT", 16),
+        ("CHLD", 17),
+        ("CONT", 18),
+        ("TSTP", 20),
+        ("URG", 23),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+        ("VTALRM", 26),
+        ("PROF", 27),
+        ("WINCH", 28),
+        ("IO", 29),
+        ("PWR", 30),
+    ],
+    reserved: &[32, 33],
+};
+
+/// Plus every real-time signal, 65 to 126 (`signame::FREEBSD_REALTIME`). No PWR or STKFLT;
+/// EMT is no fault on FreeBSD's x86 and arm64. THR (32) and LIBRT (33) are libthr's and
+/// librt's: libthr's sigaction refuses THR with EINVAL, and upkeep links libthr.
+pub const FREEBSD: Table = Table {
+    named: &[
+        ("HUP", 1),
+        ("INT", 2),
+        ("QUIT", 3),
+        ("EMT", 7),
+        ("ALRM", 14),
+        ("TERM", 15),
+        ("URG", 16),
+        ("TSTP", 18),
+        ("CONT", 19),
+        ("CHLD", 20),
+        ("IO", 23),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+        ("VTALRM", 26),
+        ("PROF", 27),
+        ("WINCH", 28),
+        ("INFO", 29),
+        ("USR1", 30),
+        ("USR2", 31),
+    ],
+    reserved: &[32, 33],
+};
+
+#[cfg(target_os = "linux")]
+const THIS_OS: &Table = &LINUX;
+#[cfg(target_os = "freebsd")]
+const THIS_OS: &Table = &FREEBSD;
+
+/// The signals upkeep catches here: this OS's table and its real-time signals.
 pub fn handled() -> Vec<i32> {
-    let mut sigs = vec![
-        libc::SIGHUP,
-        libc::SIGINT,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGALRM,
-        libc::SIGTERM,
-        libc::SIGCHLD,
-        libc::SIGCONT,
-        libc::SIGTSTP,
-        libc::SIGURG,
-        libc::SIGXCPU,
-        libc::SIGXFSZ,
-        libc::SIGVTALRM,
-        libc::SIGPROF,
-        libc::SIGWINCH,
-        libc::SIGIO,
-    ];
-    #[cfg(target_os = "linux")]
-    {
-        sigs.push(libc::SIGPWR);
-        sigs.push(libc::SIGSTKFLT);
-        sigs.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
-    }
-    #[cfg(target_os = "freebsd")]
-    {
-        sigs.push(libc::SIGINFO);
-        sigs.push(libc::SIGTHR);
-        sigs.push(libc::SIGLIBRT);
-    }
+    let mut sigs: Vec<i32> = THIS_OS.named.iter().map(|&(_, n)| n).collect();
+    sigs.extend(crate::types::signame::realtime());
     sigs
 }
 
@@ -136,8 +178,9 @@ fn find_ignored(handled: &[i32]) -> Vec<i32> {
             // SAFETY: a query only (null new action); the out-struct is plain data.
             let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
             let rc = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
-            // libc will not even report on the numbers it reserves (glibc's 32 and 33): reset
-            // those in children anyway, since an ignored one would be inherited.
+            // libc will not even report on the numbers it reserves (glibc's 32 and 33,
+            // FreeBSD libthr's 32): reset those in children anyway, since an ignored one
+            // would be inherited.
             rc != 0 || old.sa_sigaction == libc::SIG_IGN
         })
         .collect()
@@ -192,4 +235,82 @@ fn set_mask(how: i32, set: &libc::sigset_t) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(rc));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::signame;
+
+    /// Never caught on any OS: uncatchable, faults, TTIN/TTOU and PIPE (see `Table`).
+    const NEVER: &[&str] = &[
+        "KILL", "STOP", "FPE", "ILL", "SEGV", "BUS", "ABRT", "TRAP", "SYS", "TTIN", "TTOU", "PIPE",
+    ];
+
+    /// FreeBSD's sys/signal.h, signals 1 to 33 in order, to check its table from any OS.
+    const FREEBSD_SIGNAL_H: &str = "HUP INT QUIT ILL TRAP ABRT EMT FPE KILL BUS SEGV SYS PIPE \
+        ALRM TERM URG STOP TSTP CONT CHLD TTIN TTOU IO XCPU XFSZ VTALRM PROF WINCH INFO USR1 \
+        USR2 THR LIBRT";
+
+    fn names(table: &Table) -> Vec<&'static str> {
+        table.named.iter().map(|&(name, _)| name).collect()
+    }
+
+    fn check_shape(table: &Table, realtime: std::ops::RangeInclusive<i32>) {
+        for &(name, n) in table.named {
+            assert!(!NEVER.contains(&name), "{name} is never caught");
+            assert!(!table.reserved.contains(&n), "{name} ({n}) is reserved");
+            assert_eq!(
+                table.named.iter().filter(|&&(_, m)| m == n).count(),
+                1,
+                "{n} twice"
+            );
+        }
+        for n in table.reserved {
+            assert!(!realtime.contains(n), "real-time range holds reserved {n}");
+        }
+    }
+
+    #[test]
+    fn the_freebsd_table_has_freebsd_names_and_numbers_and_nothing_reserved() {
+        check_shape(&FREEBSD, signame::FREEBSD_REALTIME);
+        let numbered: Vec<_> = FREEBSD_SIGNAL_H.split_whitespace().zip(1..).collect();
+        assert_eq!(numbered.last(), Some(&("LIBRT", 33)));
+        for &(name, n) in FREEBSD.named {
+            assert!(
+                numbered.contains(&(name, n)),
+                "{name} is not {n} on FreeBSD"
+            );
+        }
+        assert!(!names(&FREEBSD).contains(&"THR") && !names(&FREEBSD).contains(&"LIBRT"));
+    }
+
+    #[test]
+    fn the_linux_table_keeps_off_libc_s_real_time_signals() {
+        check_shape(&LINUX, 34..=64);
+    }
+
+    #[test]
+    fn both_tables_catch_the_same_signals_but_for_each_os_own() {
+        let linux = names(&LINUX);
+        let freebsd = names(&FREEBSD);
+        let only_linux: Vec<_> = linux.iter().filter(|n| !freebsd.contains(n)).collect();
+        let only_freebsd: Vec<_> = freebsd.iter().filter(|n| !linux.contains(n)).collect();
+        assert_eq!(only_linux, [&"STKFLT", &"PWR"]);
+        assert_eq!(only_freebsd, [&"EMT", &"INFO"]);
+    }
+
+    #[test]
+    fn this_os_table_agrees_with_libc() {
+        for &(name, n) in THIS_OS.named {
+            assert_eq!(signame::parse(name), Some(n), "{name}");
+            assert_eq!(signame::name(n), name);
+        }
+        let caught = handled();
+        assert!(caught.contains(&libc::SIGCHLD) && caught.contains(&libc::SIGTERM));
+        assert!(caught.contains(signame::realtime().end()));
+        for n in THIS_OS.reserved {
+            assert!(!caught.contains(n), "{n} is libc's");
+        }
+    }
 }

@@ -119,6 +119,7 @@ pub fn proc_named(pid: i32, comm: &str) -> ProcInfo {
         ppid: 1,
         comm: comm.into(),
         argv0: None,
+        script: None,
         zombie: false,
     }
 }

@@ -300,3 +300,19 @@ fn an_exit_that_matches_nothing_is_a_bug_line() {
         "{acts:?}"
     );
 }
+
+#[test]
+fn a_process_matches_by_comm_argv0_or_script_but_never_as_a_zombie() {
+    use crate::core::watch::matches;
+    let long = "a-very-long-daemon-name-indeed";
+    let mut p = proc_named(5, &long[..crate::core::watch::COMM_MAX]);
+    assert!(matches(long, &p));
+    p.comm = "sh".into();
+    assert!(!matches("mydaemon", &p));
+    p.script = Some("mydaemon".into());
+    assert!(matches("mydaemon", &p));
+    p.argv0 = Some("mydaemon: worker".into());
+    assert!(matches("mydaemon: worker", &p));
+    p.zombie = true;
+    assert!(!matches("mydaemon", &p));
+}
