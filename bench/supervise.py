@@ -415,16 +415,33 @@ def bench_chain(kind, chain):
             sup.kill()
 
 
+def sequential_stop_floor():
+    """The floor of a stop in `after` order: BIG stamps, each sent SIGTERM and waited for
+    before the next, by this script (no supervisor)."""
+    base = fresh(Ideal, "chainfloor")
+    dirs = make_services(base, BIG)
+    procs = [subprocess.Popen([STAMP], cwd=d) for d in dirs]
+    if not wait(lambda: all_up(dirs), 120, step=0.01):
+        return None
+    t0 = time.monotonic()
+    for p in reversed(procs):
+        p.send_signal(signal.SIGTERM)
+        p.wait()
+    return time.monotonic() - t0
+
+
 def chain_only():
     kinds = [Upkeep, *others()]
     rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
     res = {(k.name, c): [] for k in kinds for c in (False, True)}
+    floor = []
     for _ in range(rounds):
         for kind in kinds:
             for chain in (False, True):
                 r = bench_chain(kind, chain)
                 if r:
                     res[(kind.name, chain)].append(r)
+        floor.append(sequential_stop_floor())
     print(f"Dependency chain, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; {BIG} services, "
           f"{rounds} rounds interleaved, medians")
     print()
@@ -444,6 +461,10 @@ def chain_only():
             shape = "chain (each after the previous)" if chain else "independent"
             print(f"| {kind.name} | {shape} | {m['up']:.2f} | {m['cpu']:.2f} | {m['down']:.2f} "
                   f"| {ratio} |")
+    floor = [f for f in floor if f is not None]
+    if floor:
+        print(f"| floor: SIGTERM + wait, one service after another | chain | - | - | "
+              f"{statistics.median(floor):.2f} | - |")
 
 
 def main():
