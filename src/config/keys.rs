@@ -230,10 +230,10 @@ pub static SERVICE_KEYS: &[Key<ServiceDraft>] = &[
         set(&mut d.svc.output_tail, n);
     }),
     key("ready", None, |f, k, d| {
-        d.svc.ready = parse_ready(&d.svc.name, f.item(k), f.checker);
+        d.svc.ready = parse_ready(&d.svc.name, f.item(k), f.checker).map(Box::new);
     }),
     key("health", None, |f, k, d| {
-        d.svc.health = parse_health(&d.svc.name, f.item(k), f.checker);
+        d.svc.health = parse_health(&d.svc.name, f.item(k), f.checker).map(Box::new);
     }),
 ];
 

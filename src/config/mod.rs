@@ -94,9 +94,10 @@ pub struct Service {
     pub output_keep: u32,
     /// Bytes of recent output kept in memory (`upkeep logs`, death lines).
     pub output_tail: usize,
-    /// When it can be used; None: as soon as it is started.
-    pub ready: Option<Ready>,
-    pub health: Option<Health>,
+    /// When it can be used; None: as soon as it is started. Boxed, as `health`: most
+    /// services have neither, and a thousand of them should not pay for both inline.
+    pub ready: Option<Box<Ready>>,
+    pub health: Option<Box<Health>>,
 }
 
 /// A service's `output`.

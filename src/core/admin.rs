@@ -305,7 +305,7 @@ impl Core {
                 .values()
                 .any(|d| d.is_retired() && d.cfg.name == *name);
             let live = self.live_named(name).and_then(|id| self.services.get(&id));
-            !predecessor_busy && live.is_none_or(ServiceRun::is_settled)
+            !predecessor_busy && live.is_none_or(|s| s.is_settled())
         })
     }
 

@@ -300,7 +300,7 @@ pub struct Core {
     debug: bool,
     settings: Settings,
     main: Option<MainCmd>,
-    services: BTreeMap<ServiceId, ServiceRun>,
+    services: BTreeMap<ServiceId, Box<ServiceRun>>,
     /// The live services in config order: what `status` lists.
     listed: Vec<ServiceId>,
     /// The live services in `after` order.
@@ -488,7 +488,7 @@ impl Core {
             Lifecycle::Exited => return None,
             _ => None,
         };
-        let services = self.services.values().filter_map(ServiceRun::deadline);
+        let services = self.services.values().filter_map(|s| s.deadline());
         let watches = self.watches.values().flat_map(|w| {
             let scan = w.scan_at().filter(|_| scans_wanted);
             w.command_deadline().into_iter().chain(scan)
@@ -519,7 +519,7 @@ impl Core {
             Lifecycle::Stopping { status } => {
                 self.stop_ready(now);
                 let main_done = self.main.as_ref().is_none_or(MainCmd::is_done);
-                if !(main_done && self.services.values().all(ServiceRun::is_down)) {
+                if !(main_done && self.services.values().all(|s| s.is_down())) {
                     return;
                 }
                 if self.final_sweep {
@@ -565,7 +565,7 @@ impl Core {
             self.begin_shutdown(now, None, Some(1));
             return;
         }
-        if live().all(ServiceRun::lets_others_start)
+        if live().all(|s| s.lets_others_start())
             && let Some(main) = self.main.as_mut()
         {
             main.start(&mut out!(self));
@@ -579,7 +579,7 @@ impl Core {
         let deps_ready = s.cfg.after.iter().all(|dep| {
             self.live_named(dep)
                 .and_then(|id| self.services.get(&id))
-                .is_none_or(ServiceRun::lets_others_start)
+                .is_none_or(|s| s.lets_others_start())
         });
         // A changed service starts once the old definition's run is gone.
         deps_ready && !self.index.retiring.contains_key(&s.cfg.name)
@@ -625,7 +625,7 @@ impl Core {
                     .dependents(&s.cfg.name)
                     .iter()
                     .filter_map(|d| self.services.get(d))
-                    .all(ServiceRun::is_down)
+                    .all(|s| s.is_down())
             })
             .map(|(id, _)| *id)
             .collect();
@@ -666,7 +666,8 @@ impl Core {
     /// down until started.
     fn add_service(&mut self, cfg: config::Service, held: bool) -> ServiceId {
         let id = ServiceId(self.fresh_id());
-        self.services.insert(id, ServiceRun::new(id, cfg, held));
+        self.services
+            .insert(id, Box::new(ServiceRun::new(id, cfg, held)));
         id
     }
 

@@ -250,7 +250,7 @@ pub(super) struct ServiceIndex {
 
 impl ServiceIndex {
     pub(super) fn build(
-        services: &BTreeMap<ServiceId, ServiceRun>,
+        services: &BTreeMap<ServiceId, Box<ServiceRun>>,
         listed: &[ServiceId],
     ) -> ServiceIndex {
         let mut index = ServiceIndex::default();

@@ -15,11 +15,11 @@ fn tcp() -> Check {
 /// db, ready once a TCP check passes: tried every 200 ms, given 2 s.
 fn db() -> Service {
     let mut db = svc("db");
-    db.ready = Some(Ready {
+    db.ready = Some(Box::new(Ready {
         way: ReadyWay::Check(tcp()),
         interval: ms(200),
         timeout: ms(2000),
-    });
+    }));
     db
 }
 
@@ -32,7 +32,7 @@ fn after(name: &str, deps: &[&str]) -> Service {
 /// web with an HTTP health check: every second, 3 failures make it unhealthy.
 fn web_with_health(start_period: Duration) -> Service {
     let mut web = svc("web");
-    web.health = Some(Health {
+    web.health = Some(Box::new(Health {
         check: Check::Net(NetProbe::Http {
             addr: "127.0.0.1:8080".parse().unwrap(),
             host: "127.0.0.1:8080".into(),
@@ -42,7 +42,7 @@ fn web_with_health(start_period: Duration) -> Service {
         timeout: ms(500),
         retries: 3,
         start_period,
-    });
+    }));
     web
 }
 
@@ -224,13 +224,13 @@ fn failures_within_start_period_do_not_count_and_a_pass_resets_the_count() {
 #[test]
 fn a_hanging_check_command_is_killed_at_its_timeout_and_counts_as_a_failure() {
     let mut web = svc("web");
-    web.health = Some(Health {
+    web.health = Some(Box::new(Health {
         check: Check::Command("sleep 100".into()),
         interval: ms(1000),
         timeout: ms(300),
         retries: 1,
         start_period: Duration::ZERO,
-    });
+    }));
     web.diagnose = Some("ps".into());
     let mut sim = Sim::new(vec![web]);
     let pid = sim.pid_of(0);
@@ -329,11 +329,11 @@ fn a_dependency_that_dies_after_being_ready_leaves_its_dependents_running() {
 #[test]
 fn notify_makes_it_ready_and_its_status_text_is_shown() {
     let mut db = svc("db");
-    db.ready = Some(Ready {
+    db.ready = Some(Box::new(Ready {
         way: ReadyWay::Notify(Notify::Systemd),
         interval: ms(200),
         timeout: ms(5000),
-    });
+    }));
     let mut sim = Sim::new(vec![db, after("web", &["db"])]);
     // No tries for a notifying service: only the ready timeout is ahead.
     assert_eq!(sim.core.checks_under_way(sid(0)), None);

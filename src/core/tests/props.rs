@@ -173,11 +173,11 @@ fn service(name: &str, s: &SvcSpec, prev: Option<&str>) -> Service {
         start_period: Duration::from_millis(150),
     };
     match s.checks {
-        1 => c.ready = Some(ready(ReadyWay::Check(tcp()))),
-        2 => c.health = Some(health(tcp(), 2)),
+        1 => c.ready = Some(Box::new(ready(ReadyWay::Check(tcp())))),
+        2 => c.health = Some(Box::new(health(tcp(), 2))),
         3 => {
-            c.ready = Some(ready(ReadyWay::Notify(Notify::Systemd)));
-            c.health = Some(health(Check::Command("true".into()), 1));
+            c.ready = Some(Box::new(ready(ReadyWay::Notify(Notify::Systemd))));
+            c.health = Some(Box::new(health(Check::Command("true".into()), 1)));
         }
         _ => {}
     }
