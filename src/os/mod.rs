@@ -4,6 +4,7 @@
 pub mod platform;
 pub mod proctable;
 pub mod reap;
+pub mod readiness;
 pub mod signals;
 pub mod spawn;
 

@@ -1,15 +1,14 @@
 //! Signal delivery into the event loop, signal names, and the clean slate children start from.
 //!
-//! Signals reach the loop through signal-hook's self-pipe (`SignalDelivery`), whose read end is
-//! polled with everything else: no handler does more than write one byte, and the signal mask
-//! of upkeep stays empty, so nothing has to be undone in children but the dispositions.
+//! Signals reach the loop through a descriptor polled with everything else (`Delivery`). On
+//! Linux it is a signalfd: the caught signals are blocked and read as data, so a death costs
+//! no handler, no write and no sigreturn on the restart path; children start with an empty
+//! mask (both spawn paths set it). Elsewhere it is signal-hook's self-pipe, whose handlers do
+//! no more than write one byte.
 
 use std::io;
-use std::os::unix::net::UnixStream;
+use std::os::fd::BorrowedFd;
 use std::sync::OnceLock;
-
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::SignalOnly;
 
 /// The signals upkeep catches on one OS: every one it may be asked to forward, plus CHLD.
 ///
@@ -94,17 +93,82 @@ pub fn handled() -> Vec<i32> {
     sigs
 }
 
-/// Installs handlers for `caught` (`handled()`, or less) and returns the delivery whose read
-/// end the loop polls.
-pub fn install(caught: &[i32]) -> io::Result<SignalDelivery<UnixStream, SignalOnly>> {
+/// Where the loop reads the signals it caught: `fd` is polled, `pending` drains it.
+pub struct Delivery {
+    #[cfg(target_os = "linux")]
+    fd: nix::sys::signalfd::SignalFd,
+    #[cfg(not(target_os = "linux"))]
+    hook: signal_hook::iterator::backend::SignalDelivery<
+        std::os::unix::net::UnixStream,
+        signal_hook::iterator::exfiltrator::SignalOnly,
+    >,
+}
+
+/// Starts catching `caught` (`handled()`, or less) into a `Delivery`.
+#[cfg(target_os = "linux")]
+pub fn install(caught: &[i32]) -> io::Result<Delivery> {
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut raw = empty_set();
+    for &sig in caught {
+        // An inherited SIG_IGN would discard the signal before it is ever pending; SIG_DFL
+        // never acts on a blocked one.
+        // SAFETY: setting SIG_DFL touches no Rust state; the set is initialised and
+        // sigaddset only flips a bit (real-time signals have no nix name, hence libc).
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::sigaddset(&mut raw, sig);
+        }
+    }
+    // upkeep may have been started with signals blocked (tini's sigconf test does this):
+    // everything but what the signalfd reads is unblocked.
+    set_mask(libc::SIG_SETMASK, &raw)?;
+    // SAFETY: `raw` was made by sigemptyset and sigaddset.
+    let mask = unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) };
+    let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    settle_dispositions(caught);
+    Ok(Delivery { fd })
+}
+
+/// Starts catching `caught` (`handled()`, or less) into a `Delivery`.
+#[cfg(not(target_os = "linux"))]
+pub fn install(caught: &[i32]) -> io::Result<Delivery> {
+    use signal_hook::iterator::backend::SignalDelivery;
+    use signal_hook::iterator::exfiltrator::SignalOnly;
     // Both ends of a socketpair are close-on-exec from creation, so no child inherits them.
-    let (read, write) = UnixStream::pair()?;
-    let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter().copied())?;
+    let (read, write) = std::os::unix::net::UnixStream::pair()?;
+    let hook = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter().copied())?;
     // upkeep may have been started with signals blocked (tini's sigconf test does this): a
     // blocked SIGCHLD would never wake the loop.
     unblock_all()?;
     settle_dispositions(caught);
-    Ok(delivery)
+    Ok(Delivery { hook })
+}
+
+impl Delivery {
+    /// The descriptor to poll for input.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        #[cfg(target_os = "linux")]
+        return self.fd.as_fd();
+        #[cfg(not(target_os = "linux"))]
+        return self.hook.get_read().as_fd();
+    }
+
+    /// Every signal caught since the last call (CHLDs may have coalesced into one).
+    pub fn pending(&mut self) -> Vec<i32> {
+        #[cfg(target_os = "linux")]
+        {
+            let mut sigs = Vec::new();
+            while let Ok(Some(info)) = self.fd.read_signal() {
+                if let Ok(sig) = i32::try_from(info.ssi_signo) {
+                    sigs.push(sig);
+                }
+            }
+            sigs
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.hook.pending().collect()
+    }
 }
 
 /// After the handlers: TTIN/TTOU ignored (a log line to a terminal upkeep no longer owns

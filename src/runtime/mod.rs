@@ -17,9 +17,6 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::json;
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::SignalOnly;
-use std::os::unix::net::UnixStream;
 
 use crate::config::{self, Config};
 use crate::control::server::{BindError, Server, Wait};
@@ -59,6 +56,8 @@ enum Token {
     Signals,
     Server,
     Output(Pipe),
+    /// Some of the services' pipes have input: ask the set which.
+    ServicePipes,
     /// The log's destination takes more again.
     Log,
     /// A network check's socket, or a service's notification channel.
@@ -139,6 +138,7 @@ pub fn run(spec: RunSpec) -> i32 {
         for token in woken {
             match token {
                 Token::Output(pipe) => readable.push(pipe),
+                Token::ServicePipes => readable.extend(outputs.ready_in_set()),
                 Token::Log => crate::logging::flush(),
                 Token::Check(what) => {
                     for event in checkers.woken(what) {
@@ -244,7 +244,7 @@ fn serve_followers(ctl: &mut Control, outputs: &mut Outputs) {
 /// Sleeps in poll() until a signal, a pipe, a client, the log's destination or the next
 /// deadline; returns what woke it, and the server's descriptors' readiness in its order.
 fn wait(
-    delivery: &SignalDelivery<UnixStream, SignalOnly>,
+    delivery: &signals::Delivery,
     core: &Core,
     ctl: &Control,
     outputs: &Outputs,
@@ -260,7 +260,7 @@ fn wait(
     let timeout = deadline.map_or(PollTimeout::NONE, |t| {
         ceil_ms(t.saturating_duration_since(Instant::now()))
     });
-    let mut fds = vec![PollFd::new(delivery.get_read().as_fd(), PollFlags::POLLIN)];
+    let mut fds = vec![PollFd::new(delivery.fd(), PollFlags::POLLIN)];
     let mut tokens = vec![Token::Signals];
     if let Some(server) = &ctl.server {
         for (fd, flags) in server.poll_fds() {
@@ -271,6 +271,10 @@ fn wait(
     for (fd, pipe) in outputs.pipes() {
         fds.push(PollFd::new(fd, PollFlags::POLLIN));
         tokens.push(Token::Output(pipe));
+    }
+    if let Some(fd) = outputs.set_fd() {
+        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        tokens.push(Token::ServicePipes);
     }
     for (fd, flags, what) in checkers.poll_fds() {
         fds.push(PollFd::new(fd, flags));

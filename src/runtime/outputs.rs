@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use super::childlog::{self, ChildOutput};
 use crate::core::Core;
+use crate::os::readiness::ReadySet;
 use crate::os::spawn;
 use crate::types::{ServiceId, Sink, SpawnPlan, Stdio};
 
@@ -35,6 +36,10 @@ pub struct Outputs {
     /// Diagnostics' and watch commands' pipes, by pid.
     children: HashMap<i32, ChildOutput>,
     services: HashMap<ServiceId, ServicePipes>,
+    /// The services' read ends, registered once (Linux); None: each is polled itself.
+    set: Option<ReadySet>,
+    /// Whether making `set` was tried (lazily: a config without services needs none).
+    set_tried: bool,
     /// Which service a live pid is the main process of: its pipes are drained before its
     /// death is reported, so the death message has its last words.
     pids: HashMap<i32, ServiceId>,
@@ -121,6 +126,7 @@ impl Outputs {
                 if !self.services.contains_key(id) {
                     let pipes = ServicePipes::new(name, sink)
                         .map_err(|e| (126, format!("cannot make its output pipes: {e}")))?;
+                    self.watch_pipes(*id, &pipes);
                     self.services.insert(*id, pipes);
                 }
                 let pipes = self.services.get(id).ok_or((126, "no pipes".to_string()))?;
@@ -146,19 +152,54 @@ impl Outputs {
         result
     }
 
-    /// The pipes to poll for POLLIN.
+    /// The pipes to poll for POLLIN one by one: the children's, and the services' when
+    /// there is no set for them.
     pub fn pipes(&self) -> Vec<(BorrowedFd<'_>, Pipe)> {
         let children = self
             .children
             .iter()
             .map(|(pid, o)| (o.fd(), Pipe::Child(*pid)));
-        let services = self.services.iter().flat_map(|(id, p)| {
-            [
-                (p.read[0].as_fd(), Pipe::Service(*id, false)),
-                (p.read[1].as_fd(), Pipe::Service(*id, true)),
-            ]
-        });
+        let services = self
+            .services
+            .iter()
+            .filter(|_| self.set.is_none())
+            .flat_map(|(id, p)| {
+                [
+                    (p.read[0].as_fd(), Pipe::Service(*id, false)),
+                    (p.read[1].as_fd(), Pipe::Service(*id, true)),
+                ]
+            });
         children.chain(services).collect()
+    }
+
+    /// The one descriptor that stands for every service pipe, when there is a set.
+    pub fn set_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.set.as_ref().map(ReadySet::fd)
+    }
+
+    /// The service pipes the set says have input.
+    pub fn ready_in_set(&self) -> Vec<Pipe> {
+        let keys = self.set.as_ref().map(ReadySet::ready).unwrap_or_default();
+        keys.into_iter().map(pipe_of_key).collect()
+    }
+
+    /// Registers a new service's read ends with the set (made on first use); a failure
+    /// puts every service back to being polled one by one.
+    fn watch_pipes(&mut self, id: ServiceId, pipes: &ServicePipes) {
+        if !self.set_tried {
+            self.set_tried = true;
+            self.set = ReadySet::new().ok();
+        }
+        let Some(set) = &mut self.set else {
+            return;
+        };
+        for (stderr, read) in [(false, &pipes.read[0]), (true, &pipes.read[1])] {
+            if let Err(e) = set.add(read.as_fd(), key_of_pipe(id, stderr)) {
+                log::warn!("cannot watch an output pipe with epoll ({e}); polling each instead");
+                self.set = None;
+                return;
+            }
+        }
     }
 
     /// poll() says `pipe` has something: read it (a bounded amount for a service).
@@ -207,7 +248,11 @@ impl Outputs {
 
     /// The service is gone for good.
     pub fn release(&mut self, id: ServiceId) {
-        self.services.remove(&id);
+        if let (Some(pipes), Some(set)) = (self.services.remove(&id), &mut self.set) {
+            for read in &pipes.read {
+                set.remove(read.as_fd());
+            }
+        }
         self.pids.retain(|_, owner| *owner != id);
     }
 
@@ -286,6 +331,16 @@ impl Outputs {
         file.write_all(bytes)?;
         Ok(path)
     }
+}
+
+/// A service pipe's key in the set: the service's id and which stream.
+fn key_of_pipe(id: ServiceId, stderr: bool) -> u64 {
+    (u64::from(id.0) << 1) | u64::from(stderr)
+}
+
+fn pipe_of_key(key: u64) -> Pipe {
+    let id = u32::try_from(key >> 1).unwrap_or(u32::MAX);
+    Pipe::Service(ServiceId(id), key & 1 == 1)
 }
 
 impl ServicePipes {
