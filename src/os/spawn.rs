@@ -162,8 +162,9 @@ mod posix {
     //! posix_spawnp with the same clean slate as the fork path: empty mask, the ignored
     //! signals back to default, own session or process group, stdin /dev/null, output pipe.
 
-    use std::ffi::{CString, OsStr, OsString};
+    use std::ffi::{CString, OsStr};
     use std::io;
+    use std::sync::OnceLock;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::ptr;
@@ -216,6 +217,17 @@ mod posix {
         }
     }
 
+    /// upkeep's environment as `KEY=VALUE` strings, read once (an entry with a NUL byte,
+    /// which exec could not pass anyway, is left out).
+    fn upkeeps_environment() -> &'static [CString] {
+        static ENV: OnceLock<Vec<CString>> = OnceLock::new();
+        ENV.get_or_init(|| {
+            std::env::vars_os()
+                .filter_map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
+                .collect()
+        })
+    }
+
     pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
         let argv: Vec<CString> = spec
             .argv
@@ -225,21 +237,25 @@ mod posix {
         let Some(program) = argv.first() else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
         };
-        let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-            .filter(|(k, _)| !spec.env.iter().any(|(set, _)| set == k))
-            .collect();
-        env.extend(spec.env.iter().cloned());
-        let envp: Vec<CString> = env
+        // upkeep's own environment never changes: its entries are made once, and each
+        // spawn only adds the plan's own (which win over upkeep's of the same name).
+        let own: Vec<CString> = spec
+            .env
             .iter()
             .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
             .collect::<io::Result<_>>()?;
+        let overridden = |entry: &CString| {
+            let name = entry.as_bytes().split(|&b| b == b'=').next().unwrap_or(b"");
+            spec.env.iter().any(|(k, _)| k.as_bytes() == name)
+        };
+        let inherited = upkeeps_environment().iter().filter(|e| !overridden(e));
         let argv_ptrs: Vec<*mut libc::c_char> = argv
             .iter()
             .map(|c| c.as_ptr().cast_mut())
             .chain(std::iter::once(ptr::null_mut()))
             .collect();
-        let envp_ptrs: Vec<*mut libc::c_char> = envp
-            .iter()
+        let envp_ptrs: Vec<*mut libc::c_char> = inherited
+            .chain(own.iter())
             .map(|c| c.as_ptr().cast_mut())
             .chain(std::iter::once(ptr::null_mut()))
             .collect();
