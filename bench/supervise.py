@@ -14,7 +14,8 @@ daemontools through a ./run symlink), which records CLOCK_MONOTONIC at its first
 
 BENCH_CHAIN_ONLY=1: upkeep alone (and the builds in BENCH_UPKEEP_OTHERS), 1,000 services
 (BENCH_BIG) each `after` the one before, against 1,000 independent ones: time until all are up,
-upkeep's CPU until then, time from SIGTERM to upkeep's exit; rounds interleaved.
+upkeep's CPU until then, its PSS 2 s later, time from SIGTERM to upkeep's exit; rounds
+interleaved; and the floor of a stop in order (SIGTERM and wait, one after another).
 
 Usage: python3 bench/supervise.py UPKEEP STAMP. Root; the peers must be installed.
 """
@@ -405,11 +406,12 @@ def bench_chain(kind, chain):
             return None
         up_s = time.monotonic() - t0
         cpu, _ = cpu_and_switches([sup.proc.pid])
-        time.sleep(1)
+        time.sleep(2)  # the start-up burst's memory handed back
+        pss = pss_kib([sup.proc.pid])
         t1 = time.monotonic()
         sup.stop()
         sup.proc.wait(timeout=120)
-        return {"up": up_s, "cpu": cpu, "down": time.monotonic() - t1}
+        return {"up": up_s, "cpu": cpu, "down": time.monotonic() - t1, "pss": pss}
     finally:
         if sup.proc.poll() is None:
             sup.kill()
@@ -445,25 +447,27 @@ def chain_only():
     print(f"Dependency chain, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; {BIG} services, "
           f"{rounds} rounds interleaved, medians")
     print()
-    print("| upkeep | shape | all up (s) | CPU until up (s) | stop (s) | chain / flat: up, stop |")
-    print("|---|---|---|---|---|---|")
+    print("| upkeep | shape | all up (s) | CPU until up (s) | PSS (KiB) | stop (s) "
+          "| chain / flat: up, stop |")
+    print("|---|---|---|---|---|---|---|")
     for kind in kinds:
         med = {}
         for chain in (False, True):
             xs = res[(kind.name, chain)]
             if not xs:
                 continue
-            med[chain] = {k: statistics.median(x[k] for x in xs) for k in ("up", "cpu", "down")}
+            keys = ("up", "cpu", "down", "pss")
+            med[chain] = {k: statistics.median(x[k] for x in xs) for k in keys}
         for chain, m in med.items():
             ratio = "-"
             if chain and False in med:
                 ratio = f"{m['up'] / med[False]['up']:.2f}x, {m['down'] / med[False]['down']:.2f}x"
             shape = "chain (each after the previous)" if chain else "independent"
-            print(f"| {kind.name} | {shape} | {m['up']:.2f} | {m['cpu']:.2f} | {m['down']:.2f} "
-                  f"| {ratio} |")
+            print(f"| {kind.name} | {shape} | {m['up']:.2f} | {m['cpu']:.2f} | {m['pss']:.0f} "
+                  f"| {m['down']:.2f} | {ratio} |")
     floor = [f for f in floor if f is not None]
     if floor:
-        print(f"| floor: SIGTERM + wait, one service after another | chain | - | - | "
+        print(f"| floor: SIGTERM + wait, one service after another | chain | - | - | - | "
               f"{statistics.median(floor):.2f} | - |")
 
 

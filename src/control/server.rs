@@ -45,7 +45,7 @@ pub enum Wait {
 const FOLLOW_BACKLOG: usize = 1 << 20;
 
 #[derive(Debug)]
-enum Phase {
+enum ConnState {
     Reading,
     Waiting(Wait),
     /// Reply queued; close once it is written.
@@ -57,7 +57,7 @@ struct Conn {
     stream: UnixStream,
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
-    phase: Phase,
+    phase: ConnState,
     /// Dropped after this; none while waiting for services or for upkeep's exit.
     deadline: Option<Instant>,
 }
@@ -183,7 +183,7 @@ impl Server {
             self.accept_all(now);
         }
         self.conns
-            .retain(|c| !(matches!(c.phase, Phase::Writing) && c.outbuf.is_empty()));
+            .retain(|c| !(matches!(c.phase, ConnState::Writing) && c.outbuf.is_empty()));
         if self.spare.is_none() {
             self.spare = spare_fd();
         }
@@ -197,28 +197,28 @@ impl Server {
         }
         for c in &mut self.conns {
             if c.deadline.is_some_and(|d| d <= now) {
-                if matches!(c.phase, Phase::Reading) {
+                if matches!(c.phase, ConnState::Reading) {
                     let line = error_line("timed out waiting for a complete request line", &[]);
                     let _ = c.stream.write(line.as_bytes());
                 }
-                c.phase = Phase::Writing;
+                c.phase = ConnState::Writing;
                 c.outbuf.clear();
             }
         }
         self.conns
-            .retain(|c| !(matches!(c.phase, Phase::Writing) && c.outbuf.is_empty()));
+            .retain(|c| !(matches!(c.phase, ConnState::Writing) && c.outbuf.is_empty()));
     }
 
     /// Answers connection `id` and closes it once the line is written.
     pub fn reply(&mut self, id: u64, line: String, now: Instant) {
         if let Some(c) = self.conns.iter_mut().find(|c| c.id == id) {
             c.outbuf.extend_from_slice(line.as_bytes());
-            c.phase = Phase::Writing;
+            c.phase = ConnState::Writing;
             c.deadline = Some(now + CONNECTION_DEADLINE);
             flush(c);
         }
         self.conns
-            .retain(|c| !(matches!(c.phase, Phase::Writing) && c.outbuf.is_empty()));
+            .retain(|c| !(matches!(c.phase, ConnState::Writing) && c.outbuf.is_empty()));
     }
 
     /// Sends `line` now (if any) and keeps the connection until `wait` is over.
@@ -228,7 +228,7 @@ impl Server {
                 c.outbuf.extend_from_slice(line.as_bytes());
                 flush(c);
             }
-            c.phase = Phase::Waiting(wait);
+            c.phase = ConnState::Waiting(wait);
             c.deadline = None;
         }
     }
@@ -238,7 +238,7 @@ impl Server {
         self.conns
             .iter()
             .filter_map(|c| match &c.phase {
-                Phase::Waiting(Wait::Settled(names)) => Some((c.id, names.clone())),
+                ConnState::Waiting(Wait::Settled(names)) => Some((c.id, names.clone())),
                 _ => None,
             })
             .collect()
@@ -250,7 +250,7 @@ impl Server {
             .conns
             .iter()
             .filter_map(|c| match &c.phase {
-                Phase::Waiting(Wait::Follow(name)) => Some(name.clone()),
+                ConnState::Waiting(Wait::Follow(name)) => Some(name.clone()),
                 _ => None,
             })
             .collect();
@@ -262,7 +262,7 @@ impl Server {
     /// A new line of `name`'s output, to whoever follows it.
     pub fn follow_line(&mut self, name: &str, line: &str) {
         for c in &mut self.conns {
-            if matches!(&c.phase, Phase::Waiting(Wait::Follow(n)) if n == name)
+            if matches!(&c.phase, ConnState::Waiting(Wait::Follow(n)) if n == name)
                 && c.outbuf.len() + line.len() <= FOLLOW_BACKLOG
             {
                 c.outbuf.extend_from_slice(line.as_bytes());
@@ -277,7 +277,7 @@ impl Server {
     pub fn exiting(&mut self, line: &str) {
         let mut waiting = Vec::new();
         for c in &mut self.conns {
-            if matches!(c.phase, Phase::Waiting(Wait::Exit)) {
+            if matches!(c.phase, ConnState::Waiting(Wait::Exit)) {
                 c.outbuf.extend_from_slice(line.as_bytes());
                 // A few hundred bytes into an idle socket: one write is enough.
                 flush(c);
@@ -368,7 +368,7 @@ impl Server {
                 stream,
                 inbuf: Vec::new(),
                 outbuf: Vec::new(),
-                phase: Phase::Reading,
+                phase: ConnState::Reading,
                 deadline: Some(now + CONNECTION_DEADLINE),
             });
         }
@@ -389,7 +389,7 @@ impl Server {
                     break;
                 }
                 Ok(n) => {
-                    if matches!(c.phase, Phase::Reading) {
+                    if matches!(c.phase, ConnState::Reading) {
                         c.inbuf
                             .extend_from_slice(chunk.get(..n).unwrap_or_default());
                     }
@@ -401,10 +401,10 @@ impl Server {
                 Err(_) => break,
             }
         }
-        if !matches!(c.phase, Phase::Reading) {
+        if !matches!(c.phase, ConnState::Reading) {
             if eof {
                 // The client went away: nothing left to answer.
-                c.phase = Phase::Writing;
+                c.phase = ConnState::Writing;
                 c.outbuf.clear();
             }
             return None;
@@ -422,7 +422,7 @@ impl Server {
         let result = match request_bytes {
             Some(bytes) => Request::parse(bytes),
             None if eof && c.inbuf.is_empty() => {
-                c.phase = Phase::Writing;
+                c.phase = ConnState::Writing;
                 return None;
             }
             None => Err(format!(
@@ -435,7 +435,7 @@ impl Server {
             Ok(req) => Some(req),
             Err(e) => {
                 c.outbuf.extend_from_slice(error_line(&e, &[]).as_bytes());
-                c.phase = Phase::Writing;
+                c.phase = ConnState::Writing;
                 flush(c);
                 None
             }
@@ -456,7 +456,7 @@ fn flush(c: &mut Conn) {
             Err(_) => {
                 // The client is gone: drop what it would have read.
                 c.outbuf.clear();
-                c.phase = Phase::Writing;
+                c.phase = ConnState::Writing;
                 break;
             }
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::checks::HealthState;
 use super::service::{self, ServiceRun};
-use super::watch::{self, Phase, WatchRun};
+use super::watch::{self, Step, WatchRun};
 use super::{Action, Core, Level, Out, ServiceId, WatchId};
 use crate::config::Config;
 use crate::types::{Exit, signame};
@@ -572,13 +572,13 @@ impl Core {
             }
             Target::Watch(w) => {
                 let r = self.watches.get(&w)?;
-                let status = match (r.is_paused(), r.phase(), r.seen()) {
+                let status = match (r.is_paused(), r.step(), r.seen()) {
                     (true, _, _) => Status::Paused,
-                    (_, Phase::Diagnosing { .. }, _) => Status::Diagnosing,
-                    (_, Phase::Starting { .. }, _) => Status::Starting,
-                    (_, Phase::Idle, None) => Status::Unknown,
-                    (_, Phase::Idle, Some(true)) => Status::Running,
-                    (_, Phase::Idle, Some(false)) => Status::Missing,
+                    (_, Step::Diagnosing { .. }, _) => Status::Diagnosing,
+                    (_, Step::Starting { .. }, _) => Status::Starting,
+                    (_, Step::Idle, None) => Status::Unknown,
+                    (_, Step::Idle, Some(true)) => Status::Running,
+                    (_, Step::Idle, Some(false)) => Status::Missing,
                 };
                 Some(StatusRow {
                     name: r.cfg.name.clone(),

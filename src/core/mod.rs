@@ -308,6 +308,8 @@ pub struct Core {
     /// Names and `after` edges, so that no event scans every service; rebuilt at load and
     /// reload.
     index: ServiceIndex,
+    /// In a shutdown, the services that may have become free to stop (`stop_ready`).
+    stop_candidates: Vec<ServiceId>,
     watches: BTreeMap<WatchId, WatchRun>,
     next_id: u32,
     /// Every child upkeep started and has not reaped yet.
@@ -341,6 +343,7 @@ impl Core {
             listed: Vec::new(),
             start_order: Vec::new(),
             index: ServiceIndex::default(),
+            stop_candidates: Vec::new(),
             watches: BTreeMap::new(),
             next_id: 0,
             owners: HashMap::new(),
@@ -609,25 +612,30 @@ impl Core {
             run.handle(now, watch::Input::Shutdown, &mut out);
         }
         let ids: Vec<ServiceId> = self.services.keys().copied().collect();
+        self.stop_candidates.clone_from(&ids);
         for id in ids {
             self.feed_service(now, id, service::Input::Shutdown);
         }
     }
 
     /// In a shutdown, stops each running service once everything started after it is down.
+    /// Only the candidates are looked at: every service when the shutdown begins, then
+    /// those a service that went down came after.
     fn stop_ready(&mut self, now: Instant) {
-        let ready: Vec<ServiceId> = self
-            .services
-            .iter()
-            .filter(|(_, s)| s.is_running())
-            .filter(|(_, s)| {
-                self.index
-                    .dependents(&s.cfg.name)
-                    .iter()
-                    .filter_map(|d| self.services.get(d))
-                    .all(|s| s.is_down())
+        let candidates = std::mem::take(&mut self.stop_candidates);
+        let ready: Vec<ServiceId> = candidates
+            .into_iter()
+            .filter(|id| {
+                self.services.get(id).is_some_and(|s| {
+                    s.is_running()
+                        && self
+                            .index
+                            .dependents(&s.cfg.name)
+                            .iter()
+                            .filter_map(|d| self.services.get(d))
+                            .all(|d| d.is_down())
+                })
             })
-            .map(|(id, _)| *id)
             .collect();
         for id in ready {
             self.feed_service(now, id, service::Input::StopForShutdown);

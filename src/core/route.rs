@@ -122,9 +122,16 @@ impl Core {
             return;
         };
         let was_ready = svc.is_ready();
+        let was_down = svc.is_down();
         let notice = svc.handle(now, input, &mut out);
         let lost_readiness =
             (was_ready && !svc.is_ready() && !shutting_down).then(|| svc.cfg.name.clone());
+        if shutting_down && !was_down && svc.is_down() {
+            // What it came after may be free to stop now.
+            let index = &self.index;
+            let freed = svc.cfg.after.iter().filter_map(|n| index.live.get(n));
+            self.stop_candidates.extend(freed);
+        }
         if svc.is_retired() && svc.is_down() {
             self.drop_service(id);
         }

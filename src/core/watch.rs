@@ -42,7 +42,7 @@ pub fn is_running(name: &str, procs: &[ProcInfo], excluded: impl Fn(i32) -> bool
 
 /// What a watch is doing between two scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub(crate) enum Step {
     Idle,
     Diagnosing { pid: Option<i32>, kill_at: Instant },
     Starting { pid: Option<i32>, kill_at: Instant },
@@ -76,7 +76,7 @@ pub(crate) struct WatchRun {
     pub cfg: Watch,
     pub interval: Duration,
     next_scan: Instant,
-    phase: Phase,
+    step: Step,
     /// Start commands run since it was last seen running.
     starts: u32,
     last_start: Option<Instant>,
@@ -105,7 +105,7 @@ impl WatchRun {
             interval,
             // The first scan comes one interval after start-up (`upkeep scan`: at once).
             next_scan: if scan_once { now } else { now + interval },
-            phase: Phase::Idle,
+            step: Step::Idle,
             starts: 0,
             last_start: None,
             seen: None,
@@ -119,8 +119,8 @@ impl WatchRun {
     /// Every transition of a watch.
     pub fn handle(&mut self, now: Instant, input: Input, out: &mut Out) {
         let name = self.cfg.name.clone();
-        match (self.phase, input) {
-            (phase, Input::Scanned { running }) => {
+        match (self.step, input) {
+            (step, Input::Scanned { running }) => {
                 self.next_scan = now + self.interval;
                 self.seen = Some(running);
                 if running {
@@ -129,7 +129,7 @@ impl WatchRun {
                     }
                     self.starts = 0;
                     self.last_start = None;
-                } else if phase != Phase::Idle {
+                } else if step != Step::Idle {
                     out.log(
                         Level::Info,
                         format!(
@@ -148,68 +148,68 @@ impl WatchRun {
                     self.seen = Some(false);
                 }
             }
-            (Phase::Diagnosing { pid: None, kill_at }, Input::Spawned(pid)) => {
-                self.phase = Phase::Diagnosing {
+            (Step::Diagnosing { pid: None, kill_at }, Input::Spawned(pid)) => {
+                self.step = Step::Diagnosing {
                     pid: Some(pid),
                     kill_at,
                 };
             }
-            (Phase::Starting { pid: None, kill_at }, Input::Spawned(pid)) => {
-                self.phase = Phase::Starting {
+            (Step::Starting { pid: None, kill_at }, Input::Spawned(pid)) => {
+                self.step = Step::Starting {
                     pid: Some(pid),
                     kill_at,
                 };
             }
             // Cut short by a shutdown before its pid was known.
             (_, Input::Spawned(pid)) => out.abandon(pid, libc::SIGTERM),
-            (Phase::Diagnosing { .. }, Input::SpawnFailed(reason)) => {
+            (Step::Diagnosing { .. }, Input::SpawnFailed(reason)) => {
                 out.log(
                     Level::Warn,
                     format!("{name} diagnose: cannot run: {reason}"),
                 );
                 self.run_start(now, out);
             }
-            (Phase::Starting { .. }, Input::SpawnFailed(reason)) => {
+            (Step::Starting { .. }, Input::SpawnFailed(reason)) => {
                 out.log(
                     Level::Warn,
                     format!("{name} start command cannot run: {reason}"),
                 );
                 self.start_failed = true;
-                self.phase = Phase::Idle;
+                self.step = Step::Idle;
             }
-            (Phase::Diagnosing { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
+            (Step::Diagnosing { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
                 if exit != Exit::Code(0) {
                     out.log(Level::Info, format!("{name} diagnose {exit}"));
                 }
                 self.run_start(now, out);
             }
-            (Phase::Starting { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
+            (Step::Starting { pid: Some(p), .. }, Input::Exited { pid, exit }) if p == pid => {
                 if exit == Exit::Code(0) {
                     out.log(Level::Debug, format!("{name} start command done"));
                 } else {
                     self.start_failed = true;
                     out.log(Level::Warn, format!("{name} start command {exit}"));
                 }
-                self.phase = Phase::Idle;
+                self.step = Step::Idle;
             }
             // Commands it let go of (killed at a timeout, by a shutdown) are not routed here.
-            (phase, Input::Exited { pid, exit }) => out.bug(format!(
-                "watch {name}: pid {pid} {exit} matches no command of its while {phase:?}"
+            (step, Input::Exited { pid, exit }) => out.bug(format!(
+                "watch {name}: pid {pid} {exit} matches no command of its while {step:?}"
             )),
             // The answer to a spawn cut short by a shutdown.
-            (Phase::Idle, Input::SpawnFailed(_)) => {}
-            (Phase::Diagnosing { pid, kill_at }, Input::Timeout) if kill_at <= now => {
+            (Step::Idle, Input::SpawnFailed(_)) => {}
+            (Step::Diagnosing { pid, kill_at }, Input::Timeout) if kill_at <= now => {
                 let limit = fmt_duration(self.cfg.diagnose_timeout);
                 let text = format!("{name} diagnose still running after {limit}; killed it");
                 out.kill_overdue(pid, Level::Info, text);
                 self.run_start(now, out);
             }
-            (Phase::Starting { pid, kill_at }, Input::Timeout) if kill_at <= now => {
+            (Step::Starting { pid, kill_at }, Input::Timeout) if kill_at <= now => {
                 let limit = fmt_duration(self.cfg.start_timeout);
                 let text = format!("{name} start command timed out after {limit}; killed");
                 out.kill_overdue(pid, Level::Warn, text);
                 self.start_failed = true;
-                self.phase = Phase::Idle;
+                self.step = Step::Idle;
             }
             (_, Input::Timeout) => {}
             (_, Input::Pause) => {
@@ -227,13 +227,13 @@ impl WatchRun {
                     out.log(Level::Info, format!("{name} watched again (request)"));
                 }
             }
-            (Phase::Diagnosing { pid, .. } | Phase::Starting { pid, .. }, Input::Shutdown) => {
+            (Step::Diagnosing { pid, .. } | Step::Starting { pid, .. }, Input::Shutdown) => {
                 if let Some(pid) = pid {
                     out.abandon(pid, libc::SIGTERM);
                 }
-                self.phase = Phase::Idle;
+                self.step = Step::Idle;
             }
-            (Phase::Idle, Input::Shutdown) => {}
+            (Step::Idle, Input::Shutdown) => {}
         }
     }
 
@@ -270,7 +270,7 @@ impl WatchRun {
         self.told_waiting = false;
         match self.cfg.diagnose.as_deref() {
             Some(script) => {
-                self.phase = Phase::Diagnosing {
+                self.step = Step::Diagnosing {
                     pid: None,
                     kill_at: now + self.cfg.diagnose_timeout,
                 };
@@ -283,7 +283,7 @@ impl WatchRun {
     }
 
     fn run_start(&mut self, now: Instant, out: &mut Out) {
-        self.phase = Phase::Starting {
+        self.step = Step::Starting {
             pid: None,
             kill_at: now + self.cfg.start_timeout,
         };
@@ -312,10 +312,10 @@ impl WatchRun {
 
     /// When its diagnose or start command is to be killed, if one runs.
     pub fn command_deadline(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Diagnosing { kill_at, .. } => Some(kill_at),
-            Phase::Starting { kill_at, .. } => Some(kill_at),
-            Phase::Idle => None,
+        match self.step {
+            Step::Diagnosing { kill_at, .. } => Some(kill_at),
+            Step::Starting { kill_at, .. } => Some(kill_at),
+            Step::Idle => None,
         }
     }
 
@@ -334,7 +334,7 @@ impl WatchRun {
 
     /// `upkeep scan`: scanned, and its commands (if any) have ended.
     pub fn scan_done(&self) -> bool {
-        self.seen.is_some() && self.phase == Phase::Idle
+        self.seen.is_some() && self.step == Step::Idle
     }
 
     pub fn start_failed(&self) -> bool {
@@ -345,8 +345,8 @@ impl WatchRun {
         self.paused
     }
 
-    pub fn phase(&self) -> Phase {
-        self.phase
+    pub fn step(&self) -> Step {
+        self.step
     }
 
     pub fn seen(&self) -> Option<bool> {

@@ -3,8 +3,8 @@
 
 pub mod platform;
 pub mod proctable;
-pub mod reap;
 pub mod readiness;
+pub mod reap;
 pub mod signals;
 pub mod spawn;
 

@@ -14,7 +14,7 @@ use crate::types::{Grouping, SpawnPlan};
 
 /// The descriptors a child gets as stdout and stderr; None: upkeep's own.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Outputs<'a> {
+pub struct ChildFds<'a> {
     pub stdout: Option<BorrowedFd<'a>>,
     pub stderr: Option<BorrowedFd<'a>>,
     /// A descriptor the child gets as this number (a notification pipe's write end; never
@@ -24,7 +24,7 @@ pub struct Outputs<'a> {
 
 /// Forks and execs `spec` with `output` as its stdout and stderr; returns the child's pid.
 /// Exec failures come back as the child's errno; a missing `directory` is named.
-pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
+pub fn spawn(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     spawn_in_directory(spec, output).map_err(|e| match &spec.directory {
         // Checked only after a failure: the restart path pays nothing for it.
         Some(dir) if !dir.is_dir() => {
@@ -38,7 +38,7 @@ pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
     })
 }
 
-fn spawn_in_directory(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
+fn spawn_in_directory(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
     // it can do the job: no credentials to switch and no terminal to hand over.
     #[cfg(target_os = "linux")]
@@ -56,7 +56,7 @@ fn stdin_is_tty() -> bool {
 }
 
 /// The general path: std's fork + `pre_exec` + exec.
-fn spawn_forked(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
+fn spawn_forked(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
@@ -164,12 +164,12 @@ mod posix {
 
     use std::ffi::{CString, OsStr};
     use std::io;
-    use std::sync::OnceLock;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::ptr;
+    use std::sync::OnceLock;
 
-    use super::Outputs;
+    use super::ChildFds;
     use crate::types::{Grouping, SpawnPlan};
 
     fn cstring(bytes: &[u8]) -> io::Result<CString> {
@@ -228,7 +228,7 @@ mod posix {
         })
     }
 
-    pub fn spawn(spec: &SpawnPlan, output: Outputs) -> io::Result<i32> {
+    pub fn spawn(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
         let argv: Vec<CString> = spec
             .argv
             .iter()

@@ -132,7 +132,7 @@ impl Prepared {
 
 // ---- network checks ----
 
-enum Phase {
+enum Stage {
     Connecting,
     Sending { sent: usize },
     Reading,
@@ -141,7 +141,7 @@ enum Phase {
 struct NetCheck {
     seq: u32,
     fd: OwnedFd,
-    phase: Phase,
+    phase: Stage,
     /// The HTTP request, for an HTTP check.
     request: Option<Vec<u8>>,
     reply: Vec<u8>,
@@ -171,7 +171,7 @@ impl NetCheck {
         let mut check = NetCheck {
             seq,
             fd,
-            phase: Phase::Connecting,
+            phase: Stage::Connecting,
             request,
             reply: Vec::new(),
         };
@@ -185,7 +185,7 @@ impl NetCheck {
                 if check.request.is_none() {
                     return Ok(None);
                 }
-                check.phase = Phase::Sending { sent: 0 };
+                check.phase = Stage::Sending { sent: 0 };
                 Ok(Some(check))
             }
             Err(Errno::EINPROGRESS | Errno::EINTR) => Ok(Some(check)),
@@ -195,8 +195,8 @@ impl NetCheck {
 
     fn wanted(&self) -> PollFlags {
         match self.phase {
-            Phase::Connecting | Phase::Sending { .. } => PollFlags::POLLOUT,
-            Phase::Reading => PollFlags::POLLIN,
+            Stage::Connecting | Stage::Sending { .. } => PollFlags::POLLOUT,
+            Stage::Reading => PollFlags::POLLIN,
         }
     }
 
@@ -204,7 +204,7 @@ impl NetCheck {
     fn advance(&mut self) -> Option<Result<(), String>> {
         loop {
             match self.phase {
-                Phase::Connecting => {
+                Stage::Connecting => {
                     match getsockopt(&self.fd, sockopt::SocketError) {
                         Ok(0) => {}
                         Ok(e) => return Some(Err(words(Errno::from_raw(e)))),
@@ -213,23 +213,23 @@ impl NetCheck {
                     if self.request.is_none() {
                         return Some(Ok(()));
                     }
-                    self.phase = Phase::Sending { sent: 0 };
+                    self.phase = Stage::Sending { sent: 0 };
                 }
-                Phase::Sending { sent } => {
+                Stage::Sending { sent } => {
                     let request = self.request.as_deref().unwrap_or_default();
                     let rest = request.get(sent..).unwrap_or_default();
                     if rest.is_empty() {
-                        self.phase = Phase::Reading;
+                        self.phase = Stage::Reading;
                         continue;
                     }
                     match nix::unistd::write(&self.fd, rest) {
-                        Ok(n) => self.phase = Phase::Sending { sent: sent + n },
+                        Ok(n) => self.phase = Stage::Sending { sent: sent + n },
                         Err(Errno::EAGAIN) => return None,
                         Err(Errno::EINTR) => {}
                         Err(e) => return Some(Err(words(e))),
                     }
                 }
-                Phase::Reading => return self.read_status(),
+                Stage::Reading => return self.read_status(),
             }
         }
     }

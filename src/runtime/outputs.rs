@@ -94,7 +94,7 @@ impl Outputs {
         };
         let result = match &plan.stdio {
             Stdio::Inherit => {
-                let fds = spawn::Outputs {
+                let fds = spawn::ChildFds {
                     notify,
                     ..Default::default()
                 };
@@ -102,7 +102,7 @@ impl Outputs {
             }
             Stdio::Null => {
                 let null = self.dev_null().map_err(failed)?;
-                let fds = spawn::Outputs {
+                let fds = spawn::ChildFds {
                     stdout: Some(null),
                     stderr: Some(null),
                     notify,
@@ -112,7 +112,7 @@ impl Outputs {
             Stdio::Logged(label) => {
                 let (read, write) =
                     childlog::pipe().map_err(|e| (126, format!("cannot make a pipe: {e}")))?;
-                let fds = spawn::Outputs {
+                let fds = spawn::ChildFds {
                     stdout: Some(write.as_fd()),
                     stderr: Some(write.as_fd()),
                     notify,
@@ -130,7 +130,7 @@ impl Outputs {
                     self.services.insert(*id, pipes);
                 }
                 let pipes = self.services.get(id).ok_or((126, "no pipes".to_string()))?;
-                let fds = spawn::Outputs {
+                let fds = spawn::ChildFds {
                     stdout: Some(pipes.write[0].as_fd()),
                     stderr: Some(pipes.write[1].as_fd()),
                     notify,

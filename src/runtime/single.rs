@@ -61,7 +61,7 @@ pub fn run(main: &MainOptions, take_roles: impl FnOnce()) -> i32 {
     take_roles();
     let mut plan = SpawnPlan::new(main.argv.clone(), Grouping::ForegroundGroup);
     plan.stdin_null = false;
-    let pid = match spawn::spawn(&plan, spawn::Outputs::default()) {
+    let pid = match spawn::spawn(&plan, spawn::ChildFds::default()) {
         Ok(pid) => pid,
         Err(e) => {
             log::warn!("{}: {}", main.name, spawn::exec_failure_reason(&e));
