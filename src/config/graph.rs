@@ -1,34 +1,32 @@
 //! The `after` graph: every target known, no cycle, and the start order it gives.
 
+use super::{ConfigError, Service, closest};
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 
-use super::fields::Checker;
-use super::{AfterList, Service, closest};
-
+/// Every `after` target is a service; errors at the places the names were written.
 pub(super) fn check_after(
-    afters: &HashMap<String, AfterList>,
-    names: &BTreeMap<String, Option<Range<usize>>>,
-    checker: &mut Checker,
+    afters: &HashMap<String, Vec<(String, ConfigError)>>,
+    names: &BTreeMap<String, ConfigError>,
+    errors: &mut Vec<ConfigError>,
 ) {
     let known: Vec<&str> = names.keys().map(String::as_str).collect();
     // Sorted by service name, so that the errors come out in a stable order.
     for service in names.keys() {
-        for (dep, span) in afters.get(service).map(Vec::as_slice).unwrap_or(&[]) {
-            if dep == service {
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}` is `after` itself"),
-                );
+        for (dep, place) in afters.get(service).map(Vec::as_slice).unwrap_or(&[]) {
+            let message = if dep == service {
+                format!("service `{service}` is `after` itself")
             } else if !names.contains_key(dep) {
                 let hint = closest(dep, &known)
                     .map(|k| format!("; did you mean `{k}`?"))
                     .unwrap_or_default();
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}`: `after` names unknown service `{dep}`{hint}"),
-                );
-            }
+                format!("service `{service}`: `after` names unknown service `{dep}`{hint}")
+            } else {
+                continue;
+            };
+            errors.push(ConfigError {
+                message,
+                ..place.clone()
+            });
         }
     }
 }

@@ -11,6 +11,7 @@
 //! state it can meet explicitly, so a new input or state forces a decision everywhere.
 //! `after_gone` is the one place that decides what follows a run.
 
+mod job;
 mod plans;
 mod policy;
 mod read;
@@ -22,6 +23,7 @@ use super::output::Heard;
 use super::{Level, Out, Owner, ServiceId};
 use crate::config::Service;
 use crate::types::{Exit, fmt_duration, signame};
+use job::Tick;
 pub(crate) use policy::Next;
 use policy::Policy;
 
@@ -69,8 +71,10 @@ pub(crate) enum Process {
     },
     /// Stopped for good: exited under its restart policy, or stopped.
     Down,
-    /// Gave up after `give_up_after` quick deaths.
+    /// Gave up after `give_up_after` quick deaths; or a oneshot that failed for good.
     Failed,
+    /// A scheduled service between runs: its next tick is in `ServiceRun::ticks`.
+    Scheduled,
 }
 
 /// The diagnostic command under way (pid None until spawned).
@@ -158,12 +162,16 @@ pub(crate) struct ServiceRun {
     output: Option<Box<Heard>>,
     /// The current run's readiness and health checks.
     checks: Checks,
-    /// Ready at least once: a service that comes after it, or COMMAND, may start.
+    /// Ready at least once (a oneshot: done once): a service that comes after it, or
+    /// COMMAND, may start.
     ever_ready: bool,
+    /// A scheduled service's next tick, once its schedule has begun.
+    ticks: Option<Tick>,
 }
 
 impl ServiceRun {
     pub fn new(id: ServiceId, cfg: Service, held: bool) -> ServiceRun {
+        let held = held || !cfg.enabled;
         ServiceRun {
             id,
             cfg,
@@ -178,6 +186,7 @@ impl ServiceRun {
             output: None,
             checks: Checks::default(),
             ever_ready: false,
+            ticks: None,
         }
     }
 
@@ -222,6 +231,8 @@ impl ServiceRun {
         let name = &self.cfg.name;
         match input {
             I::MayStart => match self.process {
+                // No run at start-up: the first comes at the first tick.
+                Process::Waiting if self.cfg.schedule.is_some() => self.enter_schedule(now, out),
                 Process::Waiting => self.spawn(out),
                 _ => out.bug(format!(
                     "service {name}: may start while {:?}",
@@ -233,7 +244,9 @@ impl ServiceRun {
                     self.goal = Goal::ShuttingDown;
                 }
                 match self.process {
-                    Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+                    Process::Waiting | Process::Backoff { .. } | Process::Scheduled => {
+                        self.process = Process::Down
+                    }
                     // It stops in the shutdown's order; its checks end now.
                     Process::Running { .. } if self.diagnostic.is_none() => {
                         self.checks.stop(self.id, out)
@@ -257,7 +270,8 @@ impl ServiceRun {
                 | Process::Cleaning { .. }
                 | Process::Backoff { .. }
                 | Process::Down
-                | Process::Failed => {}
+                | Process::Failed
+                | Process::Scheduled => {}
             },
             I::KillNow => match self.process {
                 Process::Running { pid, since } | Process::Stopping { pid, since, .. } => {
@@ -274,7 +288,8 @@ impl ServiceRun {
                 | Process::Dead { .. }
                 | Process::Backoff { .. }
                 | Process::Down
-                | Process::Failed => {}
+                | Process::Failed
+                | Process::Scheduled => {}
             },
             I::Stop => {
                 if self.goal != Goal::Held {
@@ -311,8 +326,11 @@ impl ServiceRun {
                 self.policy.last_start = Some(now);
                 self.process = Process::Running { pid, since: now };
                 if self.goal == Goal::Up {
-                    self.checks.start(now, self.id, &self.cfg, out);
-                    self.ever_ready |= self.checks.is_ready();
+                    // A job is ready when it is done, not when it runs.
+                    if !self.cfg.is_job() {
+                        self.checks.start(now, self.id, &self.cfg, out);
+                        self.ever_ready |= self.checks.is_ready();
+                    }
                 } else {
                     // Stopped or retired while its start was under way.
                     self.stop_running(now, Next::Down, out);
@@ -514,6 +532,10 @@ impl ServiceRun {
     /// A deadline has passed: the diagnostic's, the process's, or a check's.
     fn on_timeout(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
         let name = self.cfg.name.clone();
+        // First, so that a due tick always moves on, whatever else is under way.
+        if self.tick_due(now, &out.wall) {
+            self.on_tick(now, out);
+        }
         if let Some(d) = self.diagnostic.filter(|d| d.kill_at <= now) {
             let limit = fmt_duration(self.cfg.diagnose_timeout);
             let text = format!("{name} diagnose still running after {limit}; killed it");
@@ -549,11 +571,16 @@ impl ServiceRun {
                 );
                 self.kill_now(pid, since, out);
             }
+            Process::Running { pid, since } if self.cfg.is_job() => {
+                if self.run_deadline().is_some_and(|t| t <= now) {
+                    self.run_overdue(now, pid, since, out);
+                }
+            }
             Process::Running { pid, since } => {
                 let verdict = self.checks.due(now, self.id, &self.cfg, out);
                 self.verdict(now, pid, since, verdict, out);
             }
-            // Not due yet, or nothing timed.
+            // Not due yet, or nothing timed (a tick was handled above).
             Process::Waiting
             | Process::Spawning
             | Process::Stopping { .. }
@@ -561,7 +588,8 @@ impl ServiceRun {
             | Process::Cleaning { .. }
             | Process::Backoff { .. }
             | Process::Down
-            | Process::Failed => {}
+            | Process::Failed
+            | Process::Scheduled => {}
         }
         None
     }
@@ -593,7 +621,8 @@ impl ServiceRun {
             return self.start_cleaning(pid, out);
         }
         self.checks.stop(self.id, out);
-        self.policy.count_run(&self.cfg, uptime);
+        self.policy
+            .count_run(&self.cfg, uptime, self.cfg.succeeded(exit));
         let next = self
             .policy
             .decide(&self.cfg, Some(exit), self.goal == Goal::Up);
@@ -608,7 +637,7 @@ impl ServiceRun {
             .cfg
             .diagnose
             .as_deref()
-            .filter(|_| next == Next::Restart)
+            .filter(|_| self.diagnoses(next))
         else {
             return self.start_cleaning(pid, out);
         };
@@ -638,7 +667,8 @@ impl ServiceRun {
             | Process::Cleaning { .. }
             | Process::Backoff { .. }
             | Process::Down
-            | Process::Failed => out.bug(format!(
+            | Process::Failed
+            | Process::Scheduled => out.bug(format!(
                 "service {}: a diagnostic ended while {:?}",
                 self.cfg.name, self.process
             )),
@@ -699,7 +729,7 @@ impl ServiceRun {
         // The spacing counts from the end of the stop, not yet known.
         let then = self.policy.what_next(&self.cfg, false, None);
         out.log(Level::Warn, format!("{what}; stopping it, then {then}"));
-        let diagnose = self.cfg.diagnose.clone().filter(|_| next == Next::Restart);
+        let diagnose = self.cfg.diagnose.clone().filter(|_| self.diagnoses(next));
         let Some(script) = diagnose else {
             return self.stop_running(now, next, out);
         };
@@ -712,6 +742,15 @@ impl ServiceRun {
         out.spawn(Owner::Diagnose(self.id), plan);
     }
 
+    /// Whether the end of a run gets the diagnostic: before a restart, and after any failed
+    /// run of a job.
+    fn diagnoses(&self, next: Next) -> bool {
+        next == Next::Restart
+            || (self.cfg.is_job()
+                && self.policy.last_ok == Some(false)
+                && matches!(next, Next::Schedule | Next::Fail))
+    }
+
     /// The one line that says how a run ended and what comes next.
     fn log_end(&self, now: Instant, what: String, last_output: Option<&str>, out: &mut Out) {
         let wait = self
@@ -719,7 +758,10 @@ impl ServiceRun {
             .next_start(&self.cfg, now)
             .saturating_duration_since(now);
         let shutting_down = self.goal == Goal::ShuttingDown;
-        let next = self.policy.what_next(&self.cfg, shutting_down, Some(wait));
+        let next = match self.policy.next {
+            Next::Schedule => self.next_run_text(now, &out.wall),
+            _ => self.policy.what_next(&self.cfg, shutting_down, Some(wait)),
+        };
         let level = if self.policy.next == Next::Fail {
             Level::Warn
         } else {
@@ -744,10 +786,11 @@ impl ServiceRun {
     /// gone: the policy's word, unless the goal keeps it down.
     fn after_gone(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
         let next = match self.policy.next {
-            Next::Restart | Next::StartNow if self.goal != Goal::Up => Next::Down,
+            Next::Restart | Next::StartNow | Next::Schedule if self.goal != Goal::Up => Next::Down,
             next => next,
         };
         match next {
+            Next::Schedule => self.enter_schedule(now, out),
             Next::StartNow => self.spawn(out),
             Next::Restart => {
                 let at = self.policy.next_start(&self.cfg, now);
@@ -763,7 +806,12 @@ impl ServiceRun {
                 } else {
                     Process::Down
                 };
-                if self.cfg.critical && self.goal == Goal::Up {
+                if self.cfg.is_job() && self.policy.last_ok == Some(true) {
+                    self.ever_ready = true;
+                }
+                // A job ends well when it is done: only its failure is critical.
+                let for_good = !self.cfg.is_job() || next == Next::Fail;
+                if self.cfg.critical && self.goal == Goal::Up && for_good {
                     let status = self.policy.last_exit.map_or(0, Exit::status) & 0xff;
                     out.log(
                         Level::Warn,
@@ -826,7 +874,9 @@ impl ServiceRun {
                 self.end_diagnostic(out);
                 self.start_cleaning(pgid, out);
             }
-            Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+            Process::Waiting | Process::Backoff { .. } | Process::Scheduled => {
+                self.process = Process::Down
+            }
             // Once gone, `after_gone` reads the goal. Spawning: `Spawned` stops it as soon
             // as its pid is known.
             Process::Stopping { .. }
@@ -844,9 +894,13 @@ impl ServiceRun {
             self.goal = Goal::Up;
         }
         self.policy.quick_deaths = 0;
+        if was_held {
+            // Ticks passed while it was stopped are not made up: counted afresh.
+            self.ticks = None;
+        }
         let name = &self.cfg.name;
         match self.process {
-            Process::Down | Process::Failed | Process::Backoff { .. } => {
+            Process::Down | Process::Failed | Process::Backoff { .. } | Process::Scheduled => {
                 out.log(Level::Info, format!("{name}: {verb} requested"));
                 self.spawn(out);
             }

@@ -578,7 +578,7 @@ impl World {
                     );
                 }
                 // A service's spawn is answered at once here; a watch's start command may run on.
-                let service = row.kind == crate::core::Kind::Service;
+                let service = row.kind.is_service();
                 assert!(
                     !service || row.status != Status::Starting || row.pid.is_some(),
                     "{row:?} left starting"
