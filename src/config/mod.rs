@@ -396,3 +396,5 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_files;
