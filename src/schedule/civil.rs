@@ -1,4 +1,5 @@
-//! Civil dates and unix seconds, proleptic Gregorian (Howard Hinnant's algorithms).
+//! Civil dates and unix seconds, proleptic Gregorian (Howard Hinnant's algorithms): for
+//! schedules, and for the log's timestamps.
 
 /// Days since 1970-01-01 of year-month-day.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
