@@ -284,3 +284,37 @@ fn reload_never_reruns_a_done_oneshot_but_reruns_a_changed_failed_one() {
             .any(|a| matches!(a, Action::Spawn { plan, .. } if plan.argv.len() == 2))
     );
 }
+
+#[test]
+fn a_skipped_local_time_runs_once_at_the_dst_change_on_the_simulated_clock() {
+    use crate::schedule::{Cron, Schedule, Spec, zone::from_rule};
+    let mut b = svc("b");
+    b.restart = crate::config::Restart::Never;
+    b.schedule = Some(Schedule {
+        text: "30 2 * * *".into(),
+        spec: Spec::Cron(Cron::parse("30 2 * * *").unwrap()),
+        zone: from_rule("Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"),
+    });
+    let mut opts = options(
+        Mode::Supervise,
+        None,
+        config(vec![b], Vec::new(), ms(30_000)),
+    );
+    // 2026-03-28T12:00:00Z; Berlin skips 02:00-03:00 local on the 29th (01:00 UTC).
+    opts.wall_ms = 1_774_699_200_000;
+    let mut sim = Sim::with(opts);
+    let change = Duration::from_secs(13 * 3600);
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + change));
+    sim.advance(change);
+    assert!(matches!(sim.state(0), State::Running { .. }));
+    sim.kill(0, Exit::Code(0));
+    // Once: the next run is the next day's 02:30 CEST, 00:30 UTC.
+    assert!(
+        sim.log
+            .last()
+            .unwrap()
+            .ends_with("next run 2026-03-30T00:30:00Z"),
+        "{:?}",
+        sim.log.last()
+    );
+}
