@@ -2,16 +2,23 @@
 //! a value from the environment is never parsed as TOML, and an env file's values are
 //! taken as they are (no expansion inside).
 
-use std::collections::BTreeMap;
+/// upkeep's own environment, as `${VAR}` reads it: a list (a few dozen names, looked up
+/// only at each `${`), the same type as every service's `env`.
+pub type Vars = Vec<(String, String)>;
 
-/// upkeep's own environment, as `${VAR}` reads it.
-pub type Vars = BTreeMap<String, String>;
+fn lookup<'v>(vars: &'v Vars, name: &str) -> Option<&'v String> {
+    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
 
 /// The environment of this process (names and values that are not UTF-8 are left out).
 pub fn process_vars() -> Vars {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
+    let mut vars = Vars::new();
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            vars.push((k, v));
+        }
+    }
+    vars
 }
 
 /// Why a value could not be expanded: what to say, and the text it is about (to find
@@ -78,7 +85,7 @@ pub fn expand(text: &str, vars: &Vars) -> Result<String, ExpandError> {
                 token,
             });
         }
-        match (vars.get(name), default) {
+        match (lookup(vars, name), default) {
             (Some(v), Some((d, true))) if v.is_empty() => out.push_str(d),
             (Some(v), _) => out.push_str(v),
             (None, Some((d, _))) => out.push_str(d),

@@ -72,8 +72,10 @@ impl<'a> Checker<'a> {
             Ok(v) => Some(v),
             Err(e) => {
                 let at = span.clone().and_then(|s| {
-                    let text = self.text.get(s.clone())?;
-                    text.find(&e.token).map(|k| s.start + k)
+                    let text = self.text.get(s.clone())?.as_bytes();
+                    let token = e.token.as_bytes();
+                    let k = text.windows(token.len()).position(|w| w == token)?;
+                    Some(s.start + k)
                 });
                 self.error(at.map(|a| a..a).or(span), e.message);
                 None

@@ -1,7 +1,7 @@
 //! The main config and the files it includes, gathered into one set of services and
 //! watches: names unique across files, every error in the file it is in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Table};
@@ -9,7 +9,7 @@ use toml_edit::{ImDocument, Table};
 use super::accounts::Accounts;
 use super::expand::Vars;
 use super::fields::{Checker, span_of};
-use super::graph::{check_after, find_cycle};
+use super::graph::{Defined, check_after, find_cycle};
 use super::include::expand_pattern;
 use super::keys::{parse_service, parse_watch};
 use super::{ConfigError, Service, Watch, read_config, sections};
@@ -19,12 +19,9 @@ use super::{ConfigError, Service, Watch, read_config, sections};
 pub(super) struct Gathered {
     pub services: Vec<Service>,
     pub watches: Vec<Watch>,
-    /// `after` of every service, even one with other errors, so that all are checked.
-    afters: HashMap<String, Vec<(String, ConfigError)>>,
-    /// Where each service was defined.
-    service_places: BTreeMap<String, ConfigError>,
-    /// Where each service or watch was defined: names are unique across both.
-    defined: HashMap<String, ConfigError>,
+    /// Where each service or watch was defined (names are unique across both), and a
+    /// service's `after` (even of one with other errors, so that all are checked).
+    defined: BTreeMap<String, Defined>,
     pub errors: Vec<ConfigError>,
     /// Files read, the main one included.
     pub files: usize,
@@ -55,21 +52,18 @@ impl Gathered {
         for (name, item, name_span) in sections(root, "service", checker) {
             let (svc, after) = parse_service(&name, item, defaults, accounts, checker);
             let place = checker.place(name_span);
-            if !self.first_definition("service", &name, &place) {
-                continue;
+            let mut places = Vec::with_capacity(after.len());
+            for (dep, span) in after {
+                places.push((dep, checker.place(span)));
             }
-            let after = after
-                .into_iter()
-                .map(|(dep, span)| (dep, checker.place(span)))
-                .collect();
-            self.afters.insert(name.clone(), after);
-            self.service_places.insert(name, place);
-            self.services.extend(svc);
+            if self.first_definition("service", &name, place, Some(places)) {
+                self.services.extend(svc);
+            }
         }
         for (name, item, name_span) in sections(root, "watch", checker) {
             let place = checker.place(name_span);
             let watch = parse_watch(&name, item, checker);
-            if self.first_definition("watch", &name, &place) {
+            if self.first_definition("watch", &name, place, None) {
                 self.watches.extend(watch);
             }
         }
@@ -77,16 +71,22 @@ impl Gathered {
 
     /// Records where `name` is defined; false (and an error naming both places) when it
     /// was defined before.
-    fn first_definition(&mut self, kind: &str, name: &str, place: &ConfigError) -> bool {
-        if let Some(first) = self.defined.get(name) {
+    fn first_definition(
+        &mut self,
+        kind: &str,
+        name: &str,
+        place: ConfigError,
+        after: Option<Vec<(String, ConfigError)>>,
+    ) -> bool {
+        if let Some((first, _)) = self.defined.get(name) {
             let at = format!("{}:{}:{}", first.file, first.line, first.col);
             self.errors.push(ConfigError {
                 message: format!("{kind} `{name}`: the name is already defined at {at}"),
-                ..place.clone()
+                ..place
             });
             return false;
         }
-        self.defined.insert(name.to_string(), place.clone());
+        self.defined.insert(name.to_string(), (place, after));
         true
     }
 
@@ -160,15 +160,13 @@ impl Gathered {
 
     /// The checks across files: `after` targets and cycles.
     pub fn check_graph(&mut self) {
-        check_after(&self.afters, &self.service_places, &mut self.errors);
+        check_after(&self.defined, &mut self.errors);
         if let Some(cycle) = find_cycle(&self.services) {
             let first = cycle.first().cloned().unwrap_or_default();
-            let place = self
-                .afters
-                .get(&first)
-                .and_then(|s| s.first().map(|(_, p)| p))
-                .or_else(|| self.service_places.get(&first))
-                .cloned();
+            let place = self.defined.get(&first).map(|(place, after)| {
+                let dep = after.as_ref().and_then(|a| a.first()).map(|(_, p)| p);
+                dep.unwrap_or(place).clone()
+            });
             if let Some(place) = place {
                 let message = format!("`after` has a cycle: {}", cycle.join(" -> "));
                 self.errors.push(ConfigError { message, ..place });

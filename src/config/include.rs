@@ -25,20 +25,24 @@ pub fn expand_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("cannot read directory {}: {e}", dir.display())),
     };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                // Hidden files (editors' swap files, `..data` of Kubernetes volumes) only
-                // when the pattern asks for them.
-                .is_some_and(|n| (!n.starts_with('.') || name.starts_with('.')) && glob(name, n))
-        })
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    Ok(found)
+    let mut found: Vec<String> = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Some(n) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        // Hidden files (editors' swap files, `..data` of Kubernetes volumes) only when the
+        // pattern asks for them.
+        if (n.starts_with('.') && !name.starts_with('.')) || !glob(name, &n) {
+            continue;
+        }
+        if entry.path().is_file() {
+            // Sorted as they come: a directory of config files is short, and a sort of
+            // its own would cost the static binary more than this loop.
+            let at = found.partition_point(|f| f.as_str() < n.as_str());
+            found.insert(at, n);
+        }
+    }
+    Ok(found.into_iter().map(|n| dir.join(n)).collect())
 }
 
 fn has_glob(s: &str) -> bool {

@@ -167,7 +167,7 @@ fn read_env_files(f: &mut Fields, k: &str) -> Vec<(String, String)> {
     let mut vars = Vec::new();
     for (path, span) in f.one_or_many(k).unwrap_or_default() {
         let full = f.checker.dir().join(&path);
-        let text = match std::fs::read_to_string(&full) {
+        let text = match super::read_config(&full) {
             Ok(t) => t,
             Err(e) => {
                 let what = f.name(k);
@@ -418,7 +418,7 @@ fn check_job(f: &mut Fields, d: &mut ServiceDraft, item: &Item) {
     if let Some(spec) = d.schedule.take() {
         let zone = match d.timezone.as_deref() {
             None => Ok(Zone::utc()),
-            Some(name) => Zone::load(&zoneinfo_dir(), name),
+            Some(name) => Zone::load(&zoneinfo_dir(), name, super::read_bytes),
         };
         match zone {
             Ok(zone) => {

@@ -248,30 +248,35 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
             file,
             line: 1,
             col: 1,
-            message,
+            message: format!("cannot read the config: {message}"),
         }]),
     }
 }
 
-/// The file's text: opened without blocking (a FIFO put in its place must not hang
-/// upkeep), and only if it is a regular file of a sane size.
+/// A config or env file's text (errors without the file's name): see `read_bytes`.
 pub(crate) fn read_config(path: &Path) -> Result<String, String> {
+    String::from_utf8(read_bytes(path)?).map_err(|_| "it is not UTF-8".to_string())
+}
+
+/// A file upkeep reads at load (config, include, env file, zoneinfo): opened without
+/// blocking (a FIFO put in its place must not hang upkeep), and only if it is a regular
+/// file of a sane size.
+#[inline(never)] // One copy for every kind of file.
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| format!("cannot read the config: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read the config: {e}"))?;
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
-        return Err("cannot read the config: not a regular file".into());
+        return Err("not a regular file".into());
     }
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(format!(
-            "the config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+            "the file is {} bytes; the limit is {MAX_CONFIG_BYTES}",
             meta.len()
         ));
     }
@@ -279,9 +284,10 @@ pub(crate) fn read_config(path: &Path) -> Result<String, String> {
     file.by_ref()
         .take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the config: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "cannot read the config: it is not UTF-8".to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
+
 /// Parses and validates, with no variables set; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str, accounts: &Accounts) -> Result<Config, Vec<ConfigError>> {
     parse_with(path, text, accounts, &Vars::new())

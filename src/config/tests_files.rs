@@ -93,7 +93,7 @@ fn bad_includes_are_errors_in_their_own_files() {
             "{main}:2:11: [supervisor] `include`: \"*/x.toml\": a pattern may be in the file name only"
         ),
         format!(
-            "{main}:2:11: [supervisor] `include`: {}/gone.toml: cannot read the config",
+            "{main}:2:11: [supervisor] `include`: {}/gone.toml: No such file",
             dir.display()
         ),
     ];

@@ -18,13 +18,24 @@ pub enum Spec {
     Every(Duration),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
     /// As the config wrote it.
     pub text: String,
     pub spec: Spec,
     pub zone: Zone,
 }
+
+/// Two schedules are the same when the config says the same (a reload's comparison): the
+/// spec follows from the text, and a zone from its name. (A zoneinfo file updated under a
+/// running upkeep applies to the services a reload starts, or to all at its restart.)
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Schedule) -> bool {
+        self.text == other.text && self.zone.name == other.zone.name
+    }
+}
+
+impl Eq for Schedule {}
 
 /// At most this many candidate days and hours are looked at for one tick: a schedule that
 /// can fire does so within a few years (29 February on a Monday: 28).

@@ -51,8 +51,13 @@ impl Zone {
         }
     }
 
-    /// The zone called `name` (an IANA name: "Europe/Berlin"), read from `dir`.
-    pub fn load(dir: &Path, name: &str) -> Result<Zone, String> {
+    /// The zone called `name` (an IANA name: "Europe/Berlin"), its file in `dir` read by
+    /// `read` (the caller's: how upkeep reads every file, in one place).
+    pub fn load(
+        dir: &Path,
+        name: &str,
+        read: fn(&Path) -> Result<Vec<u8>, String>,
+    ) -> Result<Zone, String> {
         if name == "UTC" || name == "Etc/UTC" {
             return Ok(Zone::utc());
         }
@@ -68,7 +73,7 @@ impl Zone {
             ));
         }
         let path = dir.join(name);
-        let bytes = std::fs::read(&path)
+        let bytes = read(&path)
             .map_err(|e| format!("unknown time zone {name:?} ({}: {e})", path.display()))?;
         let mut zone = parse_tzif(&bytes)
             .map_err(|e| format!("time zone {name:?}: {}: {e}", path.display()))?;
@@ -216,8 +221,12 @@ fn parse_tzif(bytes: &[u8]) -> Result<Zone, String> {
     }
     let rule = if width == 8 {
         let footer = std::str::from_utf8(b.0).unwrap_or("");
-        let tz = footer.trim_matches('\n');
-        (!tz.is_empty()).then(|| parse_rule(tz)).transpose()?
+        let tz = footer.trim();
+        if tz.is_empty() {
+            None
+        } else {
+            Some(parse_rule(tz)?)
+        }
     } else {
         None
     };
@@ -267,7 +276,11 @@ fn skip_name(s: &mut &str) -> Option<()> {
     let n = s
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(s.len());
-    (n >= 3).then(|| *s = s.get(n..).unwrap_or(""))
+    if n < 3 {
+        return None;
+    }
+    *s = s.get(n..).unwrap_or("");
+    Some(())
 }
 
 /// [+-]hh[:mm[:ss]] as seconds.
@@ -345,6 +358,10 @@ mod tests {
     use super::*;
     use crate::schedule::civil::unix;
 
+    fn read(path: &Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn posix_rule_of_central_europe() {
         let z = from_rule("Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3");
@@ -381,7 +398,7 @@ mod tests {
     #[test]
     fn system_zone_files_parse_when_present() {
         let dir = zoneinfo_dir();
-        let Ok(z) = Zone::load(&dir, "Europe/Berlin") else {
+        let Ok(z) = Zone::load(&dir, "Europe/Berlin", read) else {
             return; // No zoneinfo on this machine: the rules above still hold.
         };
         assert_eq!(z.offset_at(unix(2026, 7, 1, 0, 0, 0)), 7200);
@@ -393,14 +410,14 @@ mod tests {
     #[test]
     fn bad_names_and_files() {
         let dir = zoneinfo_dir();
-        assert!(Zone::load(&dir, "../etc/passwd").is_err());
+        assert!(Zone::load(&dir, "../etc/passwd", read).is_err());
         assert!(
-            Zone::load(&dir, "Europe/Berln")
+            Zone::load(&dir, "Europe/Berln", read)
                 .unwrap_err()
                 .contains("unknown time zone")
         );
         assert!(parse_tzif(b"TZif2").is_err());
         assert!(parse_tzif(b"not a zone file at all, no").is_err());
-        assert_eq!(Zone::load(&dir, "UTC").unwrap(), Zone::utc());
+        assert_eq!(Zone::load(&dir, "UTC", read).unwrap(), Zone::utc());
     }
 }
