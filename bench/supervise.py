@@ -17,6 +17,10 @@ BENCH_CHAIN_ONLY=1: upkeep alone (and the builds in BENCH_UPKEEP_OTHERS), 1,000 
 upkeep's CPU until then, its PSS 2 s later, time from SIGTERM to upkeep's exit; rounds
 interleaved; and the floor of a stop in order (SIGTERM and wait, one after another).
 
+BENCH_SCHEDULE_ONLY=1: upkeep alone, 10 services plus a `@daily` scheduled job (and a oneshot
+that is done), idle for BENCH_IDLE_SECONDS: a schedule must wake upkeep only at its ticks, so
+the wake-ups (voluntary context switches) stay what the 10 services alone cost: 0.
+
 Usage: python3 bench/supervise.py UPKEEP STAMP. Root; the peers must be installed.
 """
 import os
@@ -91,6 +95,8 @@ class Upkeep(Supervisor):
     name = "upkeep"
     binary = None
     chain = False
+    # Adds a done oneshot and a @daily job that will not tick during the run.
+    jobs = False
 
     def argv(self):
         cfg = os.path.join(self.base, "upkeep.toml")
@@ -106,6 +112,9 @@ class Upkeep(Supervisor):
                 prev = os.path.basename(d)
                 if self.stop_timeout_ms:
                     f.write(f'stop_timeout = "{self.stop_timeout_ms}ms"\n')
+            if self.jobs:
+                f.write('[service.setup]\ncommand = ["true"]\ntype = "oneshot"\n'
+                        '[service.nightly]\ncommand = ["true"]\nschedule = "@daily"\n')
         return [self.binary or UPKEEP, "-q", "-c", cfg]
 
 
@@ -471,7 +480,24 @@ def chain_only():
               f"{statistics.median(floor):.2f} | - |")
 
 
+def schedule_only():
+    plain = bench_scale(Upkeep, 10, idle=True)
+
+    class WithJobs(Upkeep):
+        jobs = True
+
+    jobs = bench_scale(WithJobs, 10, idle=True)
+    print(f"idle window {IDLE_S:.0f} s")
+    print("| upkeep, 10 services | idle CPU (ms) | wake-ups |")
+    print("|---|---|---|")
+    for name, r in (("alone", plain), ("+ a done oneshot and a @daily job", jobs)):
+        print(f"| {name} | {r['cpu'] * 1000:.0f} | {r['sw']} |")
+
+
 def main():
+    if os.environ.get("BENCH_SCHEDULE_ONLY"):
+        schedule_only()
+        return
     if os.environ.get("BENCH_RESTART_ONLY"):
         restart_only()
         return

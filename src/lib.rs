@@ -10,4 +10,5 @@ pub mod core;
 pub mod logging;
 pub mod os;
 pub mod runtime;
+pub mod schedule;
 pub mod types;

@@ -381,7 +381,7 @@ pub fn stamp(out: &mut Vec<u8>) {
     let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
     if last.0 != ms {
         let secs = since.as_secs();
-        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let (year, month, day) = crate::schedule::civil::civil_from_days((secs / 86_400) as i64);
         let rest = secs % 86_400;
         let mut text = Vec::with_capacity(24);
         let _ = write!(
@@ -401,20 +401,6 @@ pub fn stamp(out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&last.1);
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 struct Logger;
@@ -439,6 +425,7 @@ mod tests {
 
     #[test]
     fn dates_from_days() {
+        use crate::schedule::civil::civil_from_days;
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(20_780), (2026, 11, 23));

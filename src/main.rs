@@ -45,10 +45,11 @@ fn check(config: Option<PathBuf>) -> i32 {
     };
     let _ = writeln!(
         std::io::stdout(),
-        "{}: ok ({} services, {} watches)",
+        "{}: ok ({} services, {} watches, {} files)",
         path.display(),
         c.services.len(),
-        c.watches.len()
+        c.watches.len(),
+        c.files
     );
     0
 }

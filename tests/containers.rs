@@ -291,14 +291,32 @@ fn ci_example_passes_and_fails_with_the_tests() {
     // The tests ran once the slow database was ready, without waiting for it themselves
     // (podman logs gives stdout before stderr: order within upkeep's log only).
     assert!(logs.contains("ok: the database answers"), "{logs}");
+    assert!(logs.contains("ok: the database is seeded"), "{logs}");
     let at = |needle: &str| position(&logs, needle);
-    assert!(at("db ready after 2") < at("web started"), "{logs}");
+    assert!(at("db ready after 2") < at("migrate started"), "{logs}");
+    assert!(
+        at("migrate exited with status 0") < at("web started"),
+        "{logs}"
+    );
     assert!(at("web ready after") < at("run-tests (pid"), "{logs}");
     let fail = Container::run(CI, &["-e", "EXPECT=nope", CI]);
     assert_eq!(fail.wait_exit(), 1, "{}", fail.logs());
     assert!(fail.logs().contains("FAIL"));
     // The services were stopped after the tests, in both runs.
     assert!(fail.logs().contains("web stopped"), "{}", fail.logs());
+    // A failed migration fails the job, and neither web nor the tests run.
+    let broken = Container::run(CI, &["-e", "MIGRATE_EXIT=1", CI]);
+    assert_eq!(broken.wait_exit(), 1, "{}", broken.logs());
+    let logs = broken.logs();
+    assert!(logs.contains("migrate exited with status 1"), "{logs}");
+    assert!(
+        logs.contains("without running /usr/local/bin/run-tests"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("web started") && !logs.contains("ok: the database"),
+        "{logs}"
+    );
 }
 
 #[test]

@@ -343,7 +343,7 @@ fn a_hanging_check_command_is_killed_and_counted() {
         r#"
 [service.web]
 command = "exec sleep 100"
-health.command = "echo $$ >> checks; exec sleep 100"
+health.command = "echo $$$$ >> checks; exec sleep 100"
 health.interval = "200ms"
 health.timeout = "300ms"
 health.retries = 2

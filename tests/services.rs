@@ -53,7 +53,7 @@ fn a_killed_service_is_diagnosed_then_restarted() {
         &format!(
             r#"
 [service.web]
-command = "echo $$ > {d}/pid; exec sleep 1000"
+command = "echo $$$$ > {d}/pid; exec sleep 1000"
 diagnose = "echo code=$UPKEEP_EXIT_CODE sig=$UPKEEP_EXIT_SIGNAL svc=$UPKEEP_SERVICE pid=$UPKEEP_PID restarts=$UPKEEP_RESTARTS"
 "#
         ),
@@ -212,7 +212,7 @@ fn services_start_clean_as_the_configured_user_in_their_own_session() {
         &format!(
             r#"
 [service.probe]
-command = "id -u > {d}/uid; id -g > {d}/gid; pwd > {d}/pwd; echo $MODE $HOME > {d}/env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {d}/sig; ls /proc/$$/fd | tr '\n' ' ' > {d}/fds; cut -d' ' -f1,5,6 /proc/$$/stat > {d}/ids; sleep 1000"
+command = "id -u > {d}/uid; id -g > {d}/gid; pwd > {d}/pwd; echo $MODE $HOME > {d}/env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {d}/sig; ls /proc/$$$$/fd | tr '\n' ' ' > {d}/fds; cut -d' ' -f1,5,6 /proc/$$$$/stat > {d}/ids; sleep 1000"
 user = "nobody"
 directory = "/tmp"
 env = {{ MODE = "prod" }}
@@ -271,7 +271,7 @@ fn config_errors_exit_2_with_positions() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("{}: ok (1 services, 0 watches)", good.display())
+        format!("{}: ok (1 services, 0 watches, 1 files)", good.display())
     );
 }
 
@@ -323,7 +323,7 @@ fn a_daemonizing_service_leaves_no_zombie() {
     let up = start(
         &dir,
         &format!(
-            "[service.d]\ncommand = \"setsid sh -c 'echo $$ > {d}/daemon; exec sleep 1000' & while [ ! -s {d}/daemon ]; do sleep 0.01; done; exit 0\"\nrestart = \"never\"\n"
+            "[service.d]\ncommand = \"setsid sh -c 'echo $$$$ > {d}/daemon; exec sleep 1000' & while [ ! -s {d}/daemon ]; do sleep 0.01; done; exit 0\"\nrestart = \"never\"\n"
         ),
         &[],
     );

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use toml_edit::{Item, TableLike, Value};
 
+use super::expand::{Vars, expand};
 use super::{ConfigError, closest, parse_duration, parse_size};
 use crate::types::{shell, signame};
 
@@ -13,29 +14,73 @@ use crate::types::{shell, signame};
 pub(crate) struct Checker<'a> {
     file: String,
     text: &'a str,
+    /// What `${VAR}` reads.
+    vars: &'a Vars,
     pub(crate) errors: Vec<ConfigError>,
 }
 
+static NO_VARS: Vars = Vars::new();
+
 impl<'a> Checker<'a> {
     pub(crate) fn new(file: &str, text: &'a str) -> Checker<'a> {
+        Checker::with_vars(file, text, &NO_VARS)
+    }
+
+    pub(crate) fn with_vars(file: &str, text: &'a str, vars: &'a Vars) -> Checker<'a> {
         Checker {
             file: file.to_string(),
             text,
+            vars,
             errors: Vec::new(),
         }
     }
 
     pub(crate) fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let place = self.place(span);
+        self.errors.push(ConfigError {
+            message: message.into(),
+            ..place
+        });
+    }
+
+    /// The directory of the file being read: what its relative paths are relative to.
+    pub(crate) fn dir(&self) -> std::path::PathBuf {
+        std::path::Path::new(&self.file)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The file, line and column of `span` (an error without its message yet).
+    pub(crate) fn place(&self, span: Option<Range<usize>>) -> ConfigError {
         let offset = span.map_or(0, |s| s.start).min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        self.errors.push(ConfigError {
+        ConfigError {
             file: self.file.clone(),
             line,
             col,
-            message: message.into(),
-        });
+            message: String::new(),
+        }
+    }
+
+    /// A string value with its `${VAR}`s replaced; an error at the variable's own
+    /// position (within the value at `span`) when one cannot be.
+    pub(crate) fn expand(&mut self, raw: &str, span: Option<Range<usize>>) -> Option<String> {
+        match expand(raw, self.vars) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let at = span.clone().and_then(|s| {
+                    let text = self.text.get(s.clone())?.as_bytes();
+                    let token = e.token.as_bytes();
+                    let k = text.windows(token.len()).position(|w| w == token)?;
+                    Some(s.start + k)
+                });
+                self.error(at.map(|a| a..a).or(span), e.message);
+                None
+            }
+        }
     }
 
     /// Reports every key of `table` not in `known`, with a hint when one is close.
@@ -147,7 +192,9 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
     }
 
     pub(crate) fn string(&mut self, key: &str) -> Option<String> {
-        self.typed(key, "a string", |i| i.as_str().map(str::to_string))
+        let raw = self.typed(key, "a string", |i| i.as_str().map(str::to_string))?;
+        let span = self.item(key).and_then(span_of);
+        self.checker.expand(&raw, span)
     }
 
     pub(crate) fn boolean(&mut self, key: &str) -> Option<bool> {
@@ -191,7 +238,10 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
             Item::Value(Value::Integer(n)) => u64::try_from(*n.value())
                 .map(|n| (Some(n), T::default()))
                 .map_err(|_| format!("a {noun} cannot be negative")),
-            Item::Value(Value::String(s)) => parse(s.value()).map(|v| (None, v)),
+            Item::Value(Value::String(s)) => {
+                let text = self.checker.expand(s.value(), span.clone())?;
+                parse(&text).map(|v| (None, v))
+            }
             _ => {
                 self.wrong(key, want);
                 return None;
@@ -210,7 +260,7 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
         let item = self.item(key)?;
         let span = span_of(item);
         let text = match item {
-            Item::Value(Value::String(s)) => s.value().clone(),
+            Item::Value(Value::String(s)) => self.checker.expand(s.value(), span.clone())?,
             Item::Value(Value::Integer(n)) => n.value().to_string(),
             _ => {
                 self.wrong(key, "a signal name such as \"TERM\"");
@@ -231,15 +281,24 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
         let span = span_of(item);
         let argv = match item {
             Item::Value(Value::String(s)) => {
-                if s.value().trim().is_empty() {
+                let text = self.checker.expand(s.value(), span.clone())?;
+                if text.trim().is_empty() {
                     None
                 } else {
-                    Some(shell(s.value()))
+                    Some(shell(&text))
                 }
             }
             Item::Value(Value::Array(a)) => {
-                let words: Option<Vec<String>> =
-                    a.iter().map(|v| v.as_str().map(str::to_string)).collect();
+                let mut words = Some(Vec::new());
+                for v in a.iter() {
+                    let word = v.as_str().map(|w| self.checker.expand(w, v.span()));
+                    match (word, &mut words) {
+                        (Some(Some(w)), Some(ws)) => ws.push(w),
+                        // Reported already.
+                        (Some(None), _) => return None,
+                        _ => words = None,
+                    }
+                }
                 match words {
                     None => {
                         self.checker.error(
@@ -282,7 +341,11 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
         let mut out = Vec::new();
         for v in arr.iter() {
             match v.as_str() {
-                Some(s) => out.push((s.to_string(), v.span())),
+                Some(s) => {
+                    if let Some(s) = self.checker.expand(s, v.span()) {
+                        out.push((s, v.span()));
+                    }
+                }
                 None => {
                     self.checker
                         .error(v.span(), format!("{}: expected a string", self.name(key)));
@@ -290,6 +353,20 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
             }
         }
         Some(out)
+    }
+
+    /// One string, or an array of them.
+    pub(crate) fn one_or_many(&mut self, key: &str) -> Option<Vec<(String, Option<Range<usize>>)>> {
+        let item = self.item(key)?;
+        if let Some(s) = item.as_str() {
+            let span = span_of(item);
+            return Some(vec![(self.checker.expand(s, span.clone())?, span)]);
+        }
+        if item.as_array().is_none() {
+            self.wrong(key, "a string or an array of strings");
+            return None;
+        }
+        self.strings(key)
     }
 
     pub(crate) fn string_map(&mut self, key: &str) -> Option<Vec<(String, String)>> {
@@ -301,7 +378,10 @@ impl<'t, 'c, 'a> Fields<'t, 'c, 'a> {
         let mut out = Vec::new();
         for (k, v) in table.iter() {
             let value = match v {
-                Item::Value(Value::String(s)) => s.value().clone(),
+                Item::Value(Value::String(s)) => match self.checker.expand(s.value(), span_of(v)) {
+                    Some(s) => s,
+                    None => continue,
+                },
                 Item::Value(Value::Integer(n)) => n.value().to_string(),
                 Item::Value(Value::Boolean(b)) => b.value().to_string(),
                 _ => {

@@ -1,34 +1,36 @@
 //! The `after` graph: every target known, no cycle, and the start order it gives.
 
+use super::{ConfigError, Service, closest};
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 
-use super::fields::Checker;
-use super::{AfterList, Service, closest};
+/// Where a name was defined, and for a service, its `after` names and where each was written.
+pub(super) type Defined = (ConfigError, Option<Vec<(String, ConfigError)>>);
 
-pub(super) fn check_after(
-    afters: &HashMap<String, AfterList>,
-    names: &BTreeMap<String, Option<Range<usize>>>,
-    checker: &mut Checker,
-) {
-    let known: Vec<&str> = names.keys().map(String::as_str).collect();
+/// Every `after` target is a service; errors at the places the names were written.
+pub(super) fn check_after(defined: &BTreeMap<String, Defined>, errors: &mut Vec<ConfigError>) {
+    let is_service = |name: &str| defined.get(name).is_some_and(|(_, a)| a.is_some());
+    let known: Vec<&str> = defined
+        .iter()
+        .filter(|(_, (_, a))| a.is_some())
+        .map(|(n, _)| n.as_str())
+        .collect();
     // Sorted by service name, so that the errors come out in a stable order.
-    for service in names.keys() {
-        for (dep, span) in afters.get(service).map(Vec::as_slice).unwrap_or(&[]) {
-            if dep == service {
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}` is `after` itself"),
-                );
-            } else if !names.contains_key(dep) {
+    for (service, (_, after)) in defined {
+        for (dep, place) in after.as_deref().unwrap_or(&[]) {
+            let message = if dep == service {
+                format!("service `{service}` is `after` itself")
+            } else if !is_service(dep) {
                 let hint = closest(dep, &known)
                     .map(|k| format!("; did you mean `{k}`?"))
                     .unwrap_or_default();
-                checker.error(
-                    span.clone(),
-                    format!("service `{service}`: `after` names unknown service `{dep}`{hint}"),
-                );
-            }
+                format!("service `{service}`: `after` names unknown service `{dep}`{hint}")
+            } else {
+                continue;
+            };
+            errors.push(ConfigError {
+                message,
+                ..place.clone()
+            });
         }
     }
 }

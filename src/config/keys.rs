@@ -11,8 +11,12 @@ use toml_edit::{ImDocument, Item};
 
 use super::accounts::Accounts;
 use super::checks::{parse_health, parse_ready};
+use super::expand::{merge_env, parse_env_file};
 use super::fields::{Checker, Fields, span_of, table_span};
-use super::{AfterList, LogTarget, Output, Restart, Service, Settings, Watch};
+use super::{
+    AfterList, ConfigError, LogTarget, Output, Restart, Service, ServiceType, Settings, Watch,
+};
+use crate::schedule::{Cron, Schedule, Spec, Zone, zone::zoneinfo_dir};
 
 /// One key of a table of type `T`.
 pub struct Key<T: 'static> {
@@ -94,6 +98,12 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
             ),
         }
     }),
+    key("include", None, |f, k, s| {
+        if let Some(patterns) = f.one_or_many(k) {
+            s.include = patterns.into_iter().map(|(p, _)| p).collect();
+        }
+    }),
+    key("env_file", None, |f, k, s| s.env = read_env_files(f, k)),
     key("log", Some("\"stderr\""), |f, k, s| {
         if let Some(target) = f.string(k) {
             s.log = match target.as_str() {
@@ -113,6 +123,8 @@ pub fn default_settings() -> Settings {
         control_socket: None,
         log_level: None,
         log: LogTarget::Stderr,
+        include: Vec::new(),
+        env: Vec::new(),
     };
     with_defaults(SUPERVISOR_KEYS, "[supervisor]", blank)
 }
@@ -142,6 +154,39 @@ pub struct ServiceDraft {
     group: Option<String>,
     after: AfterList,
     has_command: bool,
+    /// `env`, merged over the env files once every key is read.
+    env: Vec<(String, String)>,
+    env_files: Vec<(String, String)>,
+    schedule: Option<Spec>,
+    timezone: Option<String>,
+}
+
+/// The KEY=VALUE lines of the env files named at `k` (one path or a list), in order; a
+/// relative path is relative to the config file's directory.
+fn read_env_files(f: &mut Fields, k: &str) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    for (path, span) in f.one_or_many(k).unwrap_or_default() {
+        let full = f.checker.dir().join(&path);
+        let text = match super::read_config(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                let what = f.name(k);
+                let why = format!("{what}: cannot read {}: {e}", full.display());
+                f.checker.error(span, why);
+                continue;
+            }
+        };
+        match parse_env_file(&text) {
+            Ok(found) => merge_env(&mut vars, &found),
+            Err((line, message)) => f.checker.errors.push(ConfigError {
+                file: full.display().to_string(),
+                line,
+                col: 1,
+                message,
+            }),
+        }
+    }
+    vars
 }
 
 pub static SERVICE_KEYS: &[Key<ServiceDraft>] = &[
@@ -194,7 +239,63 @@ pub static SERVICE_KEYS: &[Key<ServiceDraft>] = &[
         d.svc.directory = f.string(k).map(PathBuf::from);
     }),
     key("env", None, |f, k, d| {
-        set(&mut d.svc.env, f.string_map(k));
+        set(&mut d.env, f.string_map(k));
+    }),
+    key("env_file", None, |f, k, d| {
+        d.env_files = read_env_files(f, k)
+    }),
+    key("type", Some("\"longrun\""), |f, k, d| {
+        d.svc.kind = match f.string(k).as_deref() {
+            None => return,
+            Some("longrun") => ServiceType::Longrun,
+            Some("oneshot") => ServiceType::Oneshot,
+            Some(other) => return f.invalid(k, format!("{other:?} is not longrun or oneshot")),
+        };
+    }),
+    key("success_exit_codes", Some("[0]"), |f, k, d| {
+        let Some(item) = f.item(k) else { return };
+        let codes: Option<Vec<i32>> = item.as_array().and_then(|a| {
+            a.iter()
+                .map(|v| v.as_integer().and_then(|n| i32::try_from(n).ok()))
+                .map(|c| c.filter(|c| (0..=255).contains(c)))
+                .collect()
+        });
+        match codes {
+            Some(c) => d.svc.success_exit_codes = c,
+            None => f.wrong(k, "an array of exit codes (0-255)"),
+        }
+    }),
+    key("run_timeout", None, |f, k, d| {
+        d.svc.run_timeout = f.positive_duration(k);
+    }),
+    key("schedule", None, |f, k, d| {
+        let Some(text) = f.string(k) else { return };
+        let spec = match text.trim().strip_prefix("@every") {
+            Some(rest) => match super::parse_duration(rest.trim()) {
+                Ok(every) if !every.is_zero() => Ok(Spec::Every(every)),
+                Ok(_) => Err("@every needs a duration more than 0".to_string()),
+                Err(e) => Err(format!("@every: {e}")),
+            },
+            None => Cron::parse(&text).and_then(|c| {
+                if c.can_fire() {
+                    Ok(Spec::Cron(c))
+                } else {
+                    Err(format!(
+                        "{text:?} can never fire (no such day in any month)"
+                    ))
+                }
+            }),
+        };
+        match spec {
+            Ok(spec) => d.schedule = Some(spec),
+            Err(e) => f.invalid(k, e),
+        }
+    }),
+    key("timezone", Some("\"UTC\""), |f, k, d| {
+        d.timezone = f.string(k)
+    }),
+    key("enabled", Some("true"), |f, k, d| {
+        set(&mut d.svc.enabled, f.boolean(k));
     }),
     key("after", None, |f, k, d| {
         if let Some(after) = f.strings(k) {
@@ -245,6 +346,10 @@ pub fn default_service() -> Service {
         group: None,
         after: Vec::new(),
         has_command: false,
+        env: Vec::new(),
+        env_files: Vec::new(),
+        schedule: None,
+        timezone: None,
     };
     with_defaults(SERVICE_KEYS, "service", draft).svc
 }
@@ -269,9 +374,17 @@ pub(super) fn parse_service(
         group: None,
         after: Vec::new(),
         has_command: false,
+        env: Vec::new(),
+        env_files: Vec::new(),
+        schedule: None,
+        timezone: None,
     };
     let mut f = Fields::new(table, checker, what.clone(), "");
     read_all(SERVICE_KEYS, &mut f, &mut d);
+    // The supervisor's env files (in `defaults`), the service's, then its `env`.
+    merge_env(&mut d.svc.env, &d.env_files);
+    merge_env(&mut d.svc.env, &d.env);
+    check_job(&mut f, &mut d, item);
     if !d.has_command {
         f.checker
             .error(table_span(item), format!("{what}: `command` is missing"));
@@ -297,6 +410,60 @@ pub(super) fn parse_service(
     }
     let service = (!d.svc.command.is_empty()).then_some(d.svc);
     (service, d.after)
+}
+
+/// What oneshots and scheduled services allow, and the schedule in its zone.
+fn check_job(f: &mut Fields, d: &mut ServiceDraft, item: &Item) {
+    let what = f.what.clone();
+    if let Some(spec) = d.schedule.take() {
+        let zone = match d.timezone.as_deref() {
+            None => Ok(Zone::utc()),
+            Some(name) => Zone::load(&zoneinfo_dir(), name, super::read_bytes),
+        };
+        match zone {
+            Ok(zone) => {
+                let text = f.item("schedule").and_then(Item::as_str).unwrap_or("");
+                d.svc.schedule = Some(Schedule {
+                    text: text.to_string(),
+                    spec,
+                    zone,
+                });
+            }
+            Err(e) => f.invalid("timezone", e),
+        }
+    } else if f.item("timezone").is_some() {
+        f.invalid(
+            "timezone",
+            "applies to a service with a `schedule` only".into(),
+        );
+    }
+    let job = d.svc.kind == ServiceType::Oneshot || f.item("schedule").is_some();
+    if !job {
+        if f.item("run_timeout").is_some() {
+            let why = "applies to oneshot and scheduled services only";
+            f.invalid("run_timeout", why.into());
+        }
+        return;
+    }
+    // A job runs to completion: restarting it always, or waiting for it to be ready,
+    // means nothing.
+    match f.item("restart") {
+        None => d.svc.restart = Restart::Never,
+        Some(_) if d.svc.restart == Restart::Always => {
+            let why = "a oneshot or scheduled service restarts \"never\" or \"on-failure\"";
+            f.invalid("restart", why.into());
+        }
+        Some(_) => {}
+    }
+    for key in ["ready", "health"] {
+        if f.item(key).is_some() {
+            let why = format!(
+                "{what}: a oneshot or scheduled service is done when it exits; `{key}` does not apply"
+            );
+            let span = f.item(key).and_then(span_of).or_else(|| table_span(item));
+            f.checker.error(span, why);
+        }
+    }
 }
 
 // ---- [watch.NAME] ----

@@ -2,7 +2,6 @@
 //! key by key, and turned into a validated `Config`. Every error is collected, not just the
 //! first, each as `FILE:LINE:COL: message`. No I/O but reading the file and the accounts.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -12,20 +11,26 @@ use toml_edit::{ImDocument, Item};
 
 pub mod accounts;
 mod checks;
+pub mod expand;
 mod fields;
+mod files;
 mod graph;
+mod include;
 pub mod keys;
 mod units;
 
 pub use checks::{Check, Health, Ready, ReadyWay};
 pub use graph::start_order;
-use graph::{check_after, find_cycle};
 pub use units::{parse_duration, parse_size};
 
+use crate::schedule::Schedule;
 use crate::types::Credentials;
+use crate::types::Exit;
 use accounts::Accounts;
+use expand::{Vars, process_vars};
 use fields::{Checker, span_of};
-use keys::{parse_service, parse_settings, parse_watch};
+use files::{Gathered, document, include_place};
+use keys::parse_settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Restart {
@@ -62,6 +67,18 @@ pub struct Settings {
     pub control_socket: Option<PathBuf>,
     pub log_level: Option<log::LevelFilter>,
     pub log: LogTarget,
+    /// Patterns of files with more services and watches.
+    pub include: Vec<String>,
+    /// From `env_file`: every service's environment, under its own.
+    pub env: Vec<(String, String)>,
+}
+
+/// `type`: runs for good, or runs to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceType {
+    #[default]
+    Longrun,
+    Oneshot,
 }
 
 /// A service's definition; `Default` is a blank one (`keys::default_service` has the
@@ -98,6 +115,27 @@ pub struct Service {
     /// services have neither, and a thousand of them should not pay for both inline.
     pub ready: Option<Box<Ready>>,
     pub health: Option<Box<Health>>,
+    pub kind: ServiceType,
+    /// Exits with these codes are successes.
+    pub success_exit_codes: Vec<i32>,
+    /// Jobs: a run still going after this is stopped and counts as a failure.
+    pub run_timeout: Option<std::time::Duration>,
+    /// Runs at each tick of this, not at start.
+    pub schedule: Option<Schedule>,
+    /// false: defined, but down until `upkeep start`.
+    pub enabled: bool,
+}
+
+impl Service {
+    /// An exit that counts as a success.
+    pub fn succeeded(&self, exit: Exit) -> bool {
+        matches!(exit, Exit::Code(c) if self.success_exit_codes.contains(&c))
+    }
+
+    /// Runs to completion (a oneshot, or a scheduled service) rather than for good.
+    pub fn is_job(&self) -> bool {
+        self.kind == ServiceType::Oneshot || self.schedule.is_some()
+    }
 }
 
 /// A service's `output`.
@@ -133,6 +171,8 @@ pub struct Config {
     pub settings: Settings,
     pub services: Vec<Service>,
     pub watches: Vec<Watch>,
+    /// How many files were read: the main one and those it includes.
+    pub files: usize,
 }
 
 impl Config {
@@ -143,6 +183,7 @@ impl Config {
             settings: keys::default_settings(),
             services: Vec::new(),
             watches: Vec::new(),
+            files: 0,
         }
     }
 }
@@ -203,35 +244,40 @@ pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     let file = path.display().to_string();
     match read_config(path) {
-        Ok(text) => parse(path, &text, &Accounts::load()),
+        Ok(text) => parse_with(path, &text, &Accounts::load(), &process_vars()),
         Err(message) => Err(vec![ConfigError {
             file,
             line: 1,
             col: 1,
-            message,
+            message: format!("cannot read the config: {message}"),
         }]),
     }
 }
 
-/// The file's text: opened without blocking (a FIFO put in its place must not hang
-/// upkeep), and only if it is a regular file of a sane size.
-fn read_config(path: &Path) -> Result<String, String> {
+/// A config or env file's text (errors without the file's name): see `read_bytes`.
+pub(crate) fn read_config(path: &Path) -> Result<String, String> {
+    String::from_utf8(read_bytes(path)?).map_err(|_| "it is not UTF-8".to_string())
+}
+
+/// A file upkeep reads at load (config, include, env file, zoneinfo): opened without
+/// blocking (a FIFO put in its place must not hang upkeep), and only if it is a regular
+/// file of a sane size.
+#[inline(never)] // One copy for every kind of file.
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| format!("cannot read the config: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read the config: {e}"))?;
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
-        return Err("cannot read the config: not a regular file".into());
+        return Err("not a regular file".into());
     }
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(format!(
-            "the config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+            "the file is {} bytes; the limit is {MAX_CONFIG_BYTES}",
             meta.len()
         ));
     }
@@ -239,71 +285,53 @@ fn read_config(path: &Path) -> Result<String, String> {
     file.by_ref()
         .take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the config: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "cannot read the config: it is not UTF-8".to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
-/// Parses and validates; `path` is only used in messages.
+
+/// Parses and validates, with no variables set; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str, accounts: &Accounts) -> Result<Config, Vec<ConfigError>> {
-    let mut checker = Checker::new(&path.display().to_string(), text);
-    let doc = match ImDocument::parse(text.to_string()) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let message = e.message().trim().to_string();
-            checker.error(e.span(), format!("invalid TOML: {message}"));
-            return Err(checker.errors);
-        }
+    parse_with(path, text, accounts, &Vars::new())
+}
+
+/// Parses and validates the main config `text` (read from `path`), `${VAR}` taken from
+/// `vars`, and reads the files it includes and the env files it names.
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    accounts: &Accounts,
+    vars: &Vars,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut checker = Checker::with_vars(&path.display().to_string(), text, vars);
+    let Some(doc) = document(text, &mut checker) else {
+        return Err(checker.errors);
     };
     let root = doc.as_table();
     checker.unknown_keys(root, &["supervisor", "service", "watch"], "the config");
 
     let settings = parse_settings(root.get("supervisor"), &mut checker);
-    let defaults = keys::default_service();
-    let mut services = Vec::new();
-    // `after` of every service, even one with other errors, so that all of them are checked.
-    let mut afters: HashMap<String, AfterList> = HashMap::new();
-    let mut name_spans: BTreeMap<String, Option<Range<usize>>> = BTreeMap::new();
-    for (name, item, name_span) in sections(root, "service", &mut checker) {
-        let (svc, after) = parse_service(&name, item, &defaults, accounts, &mut checker);
-        afters.insert(name.clone(), after);
-        services.extend(svc);
-        name_spans.insert(name, name_span);
-    }
-    let mut watches = Vec::new();
-    for (name, item, name_span) in sections(root, "watch", &mut checker) {
-        if name_spans.contains_key(&name) {
-            checker.error(
-                name_span,
-                format!("watch `{name}`: a service has the same name; names must be unique"),
-            );
-        }
-        if let Some(w) = parse_watch(&name, item, &mut checker) {
-            watches.push(w);
-        }
-    }
-    check_after(&afters, &name_spans, &mut checker);
-    if let Some(cycle) = find_cycle(&services) {
-        let first = cycle.first().cloned().unwrap_or_default();
-        let span = afters
-            .get(&first)
-            .and_then(|s| s.first().map(|(_, span)| span.clone()))
-            .flatten()
-            .or_else(|| name_spans.get(&first).cloned().flatten());
-        checker.error(span, format!("`after` has a cycle: {}", cycle.join(" -> ")));
-    }
-
-    if !checker.errors.is_empty() {
-        return Err(checker.errors);
+    let mut defaults = keys::default_service();
+    defaults.env.clone_from(&settings.env);
+    let mut all = Gathered::default();
+    all.tables(root, &defaults, accounts, &mut checker);
+    let at = include_place(root, &checker);
+    all.errors.append(&mut checker.errors);
+    all.includes(path, &settings.include, &at, (vars, &defaults, accounts));
+    all.check_graph();
+    if !all.errors.is_empty() {
+        return Err(all.errors);
     }
     Ok(Config {
         path: path.to_path_buf(),
         settings,
-        services,
-        watches,
+        services: all.services,
+        watches: all.watches,
+        files: all.files,
     })
 }
 
 /// The `[service.NAME]` (or `[watch.NAME]`) tables, in file order, with their names checked.
-fn sections<'d>(
+pub(crate) fn sections<'d>(
     root: &'d toml_edit::Table,
     kind: &str,
     checker: &mut Checker,
@@ -375,3 +403,5 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_files;

@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::core::StatusRow;
+use crate::schedule::civil::rfc3339;
 use crate::types::signame;
 
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -221,7 +222,7 @@ pub fn status_line(rows: &[StatusRow]) -> String {
             line,
             "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_ms\":{},\
              \"restarts\":{},\"last_exit\":{},\"healthy\":{},\"ready\":{},\"health\":\"{}\",\
-             \"note\":{}}}",
+             \"note\":{},\"next_run\":{}}}",
             quoted(&row.name),
             row.kind.as_str(),
             row.status.as_str(),
@@ -233,6 +234,7 @@ pub fn status_line(rows: &[StatusRow]) -> String {
             row.ready,
             row.health.as_str(),
             or_null(row.note.as_deref().map(quoted)),
+            or_null(row.next_run.map(|t| quoted(&rfc3339(t)))),
         );
     }
     line.push_str("]}\n");
@@ -337,6 +339,7 @@ mod tests {
             "ready": row.ready,
             "health": row.health.as_str(),
             "note": row.note,
+            "next_run": row.next_run.map(crate::schedule::civil::rfc3339),
         })
     }
 
@@ -355,6 +358,8 @@ mod tests {
                 ready: true,
                 health: HealthState::Healthy,
                 note: Some("serving \"all\"".into()),
+                next_run: Some(1_796_529_600),
+                run_failed: false,
             },
             StatusRow {
                 name: "apache".into(),
@@ -367,6 +372,8 @@ mod tests {
                 ready: false,
                 health: HealthState::Unchecked,
                 note: None,
+                next_run: None,
+                run_failed: false,
             },
         ];
         let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();

@@ -11,25 +11,41 @@ use super::checks::HealthState;
 use super::service::{self, ServiceRun};
 use super::watch::{self, Step, WatchRun};
 use super::{Action, Core, Level, Out, ServiceId, WatchId};
-use crate::config::Config;
+use crate::config::{Config, ServiceType};
 use crate::types::{Exit, signame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Main,
+    /// A long-running service.
     Service,
+    Oneshot,
+    Scheduled,
     Watch,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Main, Kind::Service, Kind::Watch];
+    pub const ALL: [Kind; 5] = [
+        Kind::Main,
+        Kind::Service,
+        Kind::Oneshot,
+        Kind::Scheduled,
+        Kind::Watch,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Main => "main",
             Kind::Service => "service",
+            Kind::Oneshot => "oneshot",
+            Kind::Scheduled => "scheduled",
             Kind::Watch => "watch",
         }
+    }
+
+    /// A service of any kind (upkeep starts it and holds its pid).
+    pub fn is_service(self) -> bool {
+        matches!(self, Kind::Service | Kind::Oneshot | Kind::Scheduled)
     }
 
     pub fn parse(word: &str) -> Option<Kind> {
@@ -55,9 +71,11 @@ pub enum Status {
     Stopped,
     /// Down though its policy wants it running: a problem.
     Down,
-    /// Down as its policy says (exited 0 under on-failure or never), or in a shutdown. Shown
-    /// as "down" too; only the health differs.
+    /// Down as its policy says (exited with a success code under on-failure or never), or
+    /// in a shutdown; a oneshot that ran to success.
     Done,
+    /// A scheduled service between runs.
+    Scheduled,
     Failed,
     /// COMMAND has exited.
     Exited,
@@ -70,7 +88,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 15] = [
+    pub const ALL: [Status; 16] = [
         Status::Waiting,
         Status::Starting,
         Status::Running,
@@ -81,6 +99,7 @@ impl Status {
         Status::Stopped,
         Status::Down,
         Status::Done,
+        Status::Scheduled,
         Status::Failed,
         Status::Exited,
         Status::Paused,
@@ -98,7 +117,9 @@ impl Status {
             Status::Backoff => "backoff",
             Status::Stopping => "stopping",
             Status::Stopped => "stopped",
-            Status::Down | Status::Done => "down",
+            Status::Down => "down",
+            Status::Done => "done",
+            Status::Scheduled => "scheduled",
             Status::Failed => "failed",
             Status::Exited => "exited",
             Status::Paused => "paused",
@@ -107,7 +128,6 @@ impl Status {
         }
     }
 
-    /// The first status with that name ("down" reads as the unhealthy `Down`).
     pub fn parse(word: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.as_str() == word)
     }
@@ -116,7 +136,12 @@ impl Status {
     pub fn healthy(self) -> bool {
         matches!(
             self,
-            Status::Running | Status::Stopped | Status::Done | Status::Paused | Status::Unknown
+            Status::Running
+                | Status::Stopped
+                | Status::Done
+                | Status::Scheduled
+                | Status::Paused
+                | Status::Unknown
         )
     }
 
@@ -125,9 +150,13 @@ impl Status {
         matches!(self, Status::Stopped | Status::Paused)
     }
 
-    /// What `upkeep start` and `restart` wait to see (a watch counts once resumed).
+    /// What `upkeep start` and `restart` wait to see (a watch counts once resumed; a job
+    /// once running, done, or back on its schedule).
     pub fn is_up(self) -> bool {
-        matches!(self, Status::Running | Status::Unknown)
+        matches!(
+            self,
+            Status::Running | Status::Unknown | Status::Done | Status::Scheduled
+        )
     }
 }
 
@@ -146,13 +175,17 @@ pub struct StatusRow {
     pub health: HealthState,
     /// What a waiting service waits for, or what the service said of itself (`STATUS=`).
     pub note: Option<String>,
+    /// A scheduled service's next run (unix seconds, UTC).
+    pub next_run: Option<i64>,
+    /// A job whose last run failed.
+    pub run_failed: bool,
 }
 
 impl StatusRow {
     /// What `upkeep status` exits 3 for when false: should run and does not, is not ready
     /// yet, or is unhealthy.
     pub fn healthy(&self) -> bool {
-        self.status.healthy() && self.health != HealthState::Unhealthy
+        self.status.healthy() && self.health != HealthState::Unhealthy && !self.run_failed
     }
 }
 
@@ -356,8 +389,19 @@ impl Core {
                 self.feed_service(now, id, service::Input::Rechecked);
                 continue;
             }
-            let held = svc.is_held();
-            if held && svc.is_down() {
+            if svc.is_done() && cfg.kind == ServiceType::Oneshot && cfg.schedule.is_none() {
+                // A reload never runs a done oneshot again.
+                report
+                    .changes
+                    .push(format!("{}: changed (done; not run again)", cfg.name));
+                svc.cfg = cfg;
+                self.listed.push(id);
+                continue;
+            }
+            // Stopped on request stays stopped; stopped for `enabled = false` only while
+            // it still says so.
+            let held = !cfg.enabled || (svc.is_held() && svc.cfg.enabled);
+            if held && svc.is_held() && svc.is_down() {
                 // Nothing runs and nothing will: take the new definition in place.
                 report
                     .changes
@@ -552,14 +596,21 @@ impl Core {
                     ready: main.pid().is_some(),
                     health: HealthState::Unchecked,
                     note: None,
+                    next_run: None,
+                    run_failed: false,
                 })
             }
             Target::Service(id) => {
                 let s = self.services.get(&id)?;
                 let process = s.process();
+                let kind = match (&s.cfg.schedule, s.cfg.kind) {
+                    (Some(_), _) => Kind::Scheduled,
+                    (None, crate::config::ServiceType::Oneshot) => Kind::Oneshot,
+                    (None, crate::config::ServiceType::Longrun) => Kind::Service,
+                };
                 Some(StatusRow {
                     name: s.cfg.name.clone(),
-                    kind: Kind::Service,
+                    kind,
                     status: s.status(self.shutting_down()),
                     pid: process.map(|(pid, _)| pid),
                     uptime: process.map(|(_, since)| now.saturating_duration_since(since)),
@@ -567,7 +618,9 @@ impl Core {
                     last_exit: s.last_exit(),
                     ready: s.is_ready(),
                     health: s.health(),
-                    note: self.note(s),
+                    note: self.note(now, s),
+                    next_run: s.next_run(now, &self.wall),
+                    run_failed: s.run_failed(),
                 })
             }
             Target::Watch(w) => {
@@ -591,6 +644,8 @@ impl Core {
                     ready: status == Status::Running,
                     health: HealthState::Unchecked,
                     note: None,
+                    next_run: None,
+                    run_failed: false,
                 })
             }
         }
@@ -598,22 +653,33 @@ impl Core {
 
     /// "waiting for db, cache" while it waits; else the service's own STATUS= words, or
     /// why it is not ready or not healthy.
-    fn note(&self, s: &ServiceRun) -> Option<String> {
+    fn note(&self, now: Instant, s: &ServiceRun) -> Option<String> {
+        if s.is_scheduled() {
+            return Some(s.next_run_text(now, &self.wall));
+        }
         if !s.is_waiting() {
             return s.note();
         }
-        let waits_for: Vec<&str> = s
-            .cfg
-            .after
-            .iter()
-            .filter(|dep| {
-                self.live_named(dep)
-                    .and_then(|id| self.services.get(&id))
-                    .is_some_and(|d| !d.lets_others_start())
-            })
-            .map(String::as_str)
-            .collect();
-        (!waits_for.is_empty()).then(|| format!("waiting for {}", waits_for.join(", ")))
+        let mut failed = Vec::new();
+        let mut waits_for = Vec::new();
+        for dep in &s.cfg.after {
+            let Some(d) = self.live_named(dep).and_then(|id| self.services.get(&id)) else {
+                continue;
+            };
+            if d.lets_others_start() {
+                continue;
+            }
+            // A failed oneshot will not be done unless started again: say so.
+            if d.status(false) == Status::Failed {
+                failed.push(format!("{dep} failed"));
+            } else {
+                waits_for.push(dep.as_str());
+            }
+        }
+        if !waits_for.is_empty() {
+            failed.push(format!("waiting for {}", waits_for.join(", ")));
+        }
+        (!failed.is_empty()).then(|| failed.join("; "))
     }
 
     /// The seq of service `id`'s network check under way.

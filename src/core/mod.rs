@@ -20,6 +20,7 @@ macro_rules! out {
             debug: $core.debug,
             owners: &$core.owners,
             abandoned: &mut $core.abandoned,
+            wall: $core.wall,
         }
     };
 }
@@ -205,6 +206,35 @@ pub struct Options {
     /// PID 1 only: after the services are down, TERM then KILL whatever else is left.
     pub final_sweep: bool,
     pub debug: bool,
+    /// The wall clock (unix milliseconds) at the `now` the core starts with.
+    pub wall_ms: i64,
+}
+
+/// The wall clock, as the runtime last read it beside the monotonic one: what schedules
+/// are reckoned in. Instants map to wall time through it, so a wall clock set back or
+/// forward moves the ticks with it at the next wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wall {
+    pub at: Instant,
+    pub unix_ms: i64,
+}
+
+impl Wall {
+    /// Unix seconds at `now`.
+    pub fn unix_at(&self, now: Instant) -> i64 {
+        let ms = if now >= self.at {
+            self.unix_ms + now.duration_since(self.at).as_millis() as i64
+        } else {
+            self.unix_ms - self.at.duration_since(now).as_millis() as i64
+        };
+        ms.div_euclid(1000)
+    }
+
+    /// The instant at which the wall clock shows unix second `t` (now, for a past `t`).
+    pub fn instant_of(&self, t: i64) -> Instant {
+        let ahead = t.saturating_mul(1000).saturating_sub(self.unix_ms);
+        self.at + Duration::from_millis(u64::try_from(ahead).unwrap_or(0))
+    }
 }
 
 /// How long PID 1's last sweep waits between TERM and KILL.
@@ -245,6 +275,8 @@ pub(crate) struct Out<'a> {
     /// Children whose machines have let them go: their exits are expected and owed to no
     /// one.
     abandoned: &'a mut HashSet<i32>,
+    /// The wall clock, for schedules.
+    pub(crate) wall: Wall,
 }
 
 impl Out<'_> {
@@ -324,6 +356,7 @@ pub struct Core {
     scan_pending: bool,
     lifecycle: Lifecycle,
     actions: VecDeque<Action>,
+    wall: Wall,
 }
 
 impl Core {
@@ -353,6 +386,10 @@ impl Core {
             scan_pending: false,
             lifecycle: Lifecycle::Running,
             actions: VecDeque::new(),
+            wall: Wall {
+                at: now,
+                unix_ms: opts.wall_ms,
+            },
             settings,
         };
         // Moved, not copied: with 1,000 services the config is most of upkeep's memory.
@@ -436,7 +473,7 @@ impl Core {
         let due: Vec<ServiceId> = self
             .services
             .iter()
-            .filter(|(_, s)| s.is_due(now))
+            .filter(|(_, s)| s.is_due(now, &self.wall))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -479,6 +516,12 @@ impl Core {
         self.settle(now);
     }
 
+    /// The wall clock as the runtime reads it now (unix milliseconds): called at each
+    /// wake-up, it costs nothing and wakes nothing.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_ms: i64) {
+        self.wall = Wall { at: now, unix_ms };
+    }
+
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
@@ -491,7 +534,10 @@ impl Core {
             Lifecycle::Exited => return None,
             _ => None,
         };
-        let services = self.services.values().filter_map(|s| s.deadline());
+        let services = self
+            .services
+            .values()
+            .filter_map(|s| s.deadline(&self.wall));
         let watches = self.watches.values().flat_map(|w| {
             let scan = w.scan_at().filter(|_| scans_wanted);
             w.command_deadline().into_iter().chain(scan)

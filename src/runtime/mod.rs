@@ -104,6 +104,7 @@ pub fn run(spec: RunSpec) -> i32 {
             config: spec.config,
             final_sweep: supervising && std::process::id() == 1,
             debug: log::log_enabled!(log::Level::Debug),
+            wall_ms: wall_ms(),
         },
         Instant::now(),
     );
@@ -128,6 +129,7 @@ pub fn run(spec: RunSpec) -> i32 {
         answer_settled(&core, &mut ctl, Instant::now());
         serve_followers(&mut ctl, &mut outputs);
         let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
+        core.set_wall_clock(Instant::now(), wall_ms());
         if let Some(server) = &mut ctl.server {
             let now = Instant::now();
             server.expire(now);
@@ -159,6 +161,14 @@ pub fn run(spec: RunSpec) -> i32 {
         feed_reaped(&mut core, &mut outputs, now);
         core.handle_timeout(now);
     }
+}
+
+/// The wall clock in unix milliseconds (0 before 1970: a clock that broken has no ticks to
+/// keep anyway).
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Once signals are caught: the parent-death signal asked for, and the subreaper role (not for

@@ -7,21 +7,25 @@
 //!   the stop follows) or a dead one (its group is cleaned up after);
 //! - the **policy** (`policy::Policy`): quick deaths, restarts, next start, give-up.
 //!
-//! `handle` sends each input to the handler of its concern; each handler matches every
+//! `handle` sends each input to the handler of its concern (the checks' in checked.rs, the
+//! ticks and run_timeout of jobs in job.rs); each handler matches every
 //! state it can meet explicitly, so a new input or state forces a decision everywhere.
 //! `after_gone` is the one place that decides what follows a run.
 
+mod checked;
+mod job;
 mod plans;
 mod policy;
 mod read;
 
 use std::time::Instant;
 
-use super::checks::{Checks, Verdict};
+use super::checks::Checks;
 use super::output::Heard;
 use super::{Level, Out, Owner, ServiceId};
 use crate::config::Service;
 use crate::types::{Exit, fmt_duration, signame};
+use job::Tick;
 pub(crate) use policy::Next;
 use policy::Policy;
 
@@ -69,8 +73,10 @@ pub(crate) enum Process {
     },
     /// Stopped for good: exited under its restart policy, or stopped.
     Down,
-    /// Gave up after `give_up_after` quick deaths.
+    /// Gave up after `give_up_after` quick deaths; or a oneshot that failed for good.
     Failed,
+    /// A scheduled service between runs: its next tick is in `ServiceRun::ticks`.
+    Scheduled,
 }
 
 /// The diagnostic command under way (pid None until spawned).
@@ -158,12 +164,16 @@ pub(crate) struct ServiceRun {
     output: Option<Box<Heard>>,
     /// The current run's readiness and health checks.
     checks: Checks,
-    /// Ready at least once: a service that comes after it, or COMMAND, may start.
+    /// Ready at least once (a oneshot: done once): a service that comes after it, or
+    /// COMMAND, may start.
     ever_ready: bool,
+    /// A scheduled service's next tick, once its schedule has begun.
+    ticks: Option<Tick>,
 }
 
 impl ServiceRun {
     pub fn new(id: ServiceId, cfg: Service, held: bool) -> ServiceRun {
+        let held = held || !cfg.enabled;
         ServiceRun {
             id,
             cfg,
@@ -178,6 +188,7 @@ impl ServiceRun {
             output: None,
             checks: Checks::default(),
             ever_ready: false,
+            ticks: None,
         }
     }
 
@@ -222,6 +233,8 @@ impl ServiceRun {
         let name = &self.cfg.name;
         match input {
             I::MayStart => match self.process {
+                // No run at start-up: the first comes at the first tick.
+                Process::Waiting if self.cfg.schedule.is_some() => self.enter_schedule(now, out),
                 Process::Waiting => self.spawn(out),
                 _ => out.bug(format!(
                     "service {name}: may start while {:?}",
@@ -233,7 +246,9 @@ impl ServiceRun {
                     self.goal = Goal::ShuttingDown;
                 }
                 match self.process {
-                    Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+                    Process::Waiting | Process::Backoff { .. } | Process::Scheduled => {
+                        self.process = Process::Down
+                    }
                     // It stops in the shutdown's order; its checks end now.
                     Process::Running { .. } if self.diagnostic.is_none() => {
                         self.checks.stop(self.id, out)
@@ -257,7 +272,8 @@ impl ServiceRun {
                 | Process::Cleaning { .. }
                 | Process::Backoff { .. }
                 | Process::Down
-                | Process::Failed => {}
+                | Process::Failed
+                | Process::Scheduled => {}
             },
             I::KillNow => match self.process {
                 Process::Running { pid, since } | Process::Stopping { pid, since, .. } => {
@@ -274,7 +290,8 @@ impl ServiceRun {
                 | Process::Dead { .. }
                 | Process::Backoff { .. }
                 | Process::Down
-                | Process::Failed => {}
+                | Process::Failed
+                | Process::Scheduled => {}
             },
             I::Stop => {
                 if self.goal != Goal::Held {
@@ -311,8 +328,11 @@ impl ServiceRun {
                 self.policy.last_start = Some(now);
                 self.process = Process::Running { pid, since: now };
                 if self.goal == Goal::Up {
-                    self.checks.start(now, self.id, &self.cfg, out);
-                    self.ever_ready |= self.checks.is_ready();
+                    // A job is ready when it is done, not when it runs.
+                    if !self.cfg.is_job() {
+                        self.checks.start(now, self.id, &self.cfg, out);
+                        self.ever_ready |= self.checks.is_ready();
+                    }
                 } else {
                     // Stopped or retired while its start was under way.
                     self.stop_running(now, Next::Down, out);
@@ -453,67 +473,13 @@ impl ServiceRun {
         }
     }
 
-    /// News of the readiness and health checks: they count only while the service runs
-    /// and no diagnostic has taken over.
-    fn on_check(&mut self, now: Instant, input: Input, out: &mut Out) {
-        use Input as I;
-        let Some((pid, since)) = self.running() else {
-            match input {
-                // A check cut short before its pid was known, or one of an earlier run.
-                I::CheckSpawned(pid) => out.abandon(pid, libc::SIGKILL),
-                // The answer to a try cut short: the run it checked has ended.
-                I::CheckDone { .. } | I::Checked { .. } | I::Notified { .. } | I::Rechecked => {}
-                _ => out.bug(format!(
-                    "service {}: {input:?} is not a check's",
-                    self.cfg.name
-                )),
-            }
-            return;
-        };
-        let verdict = match input {
-            I::CheckSpawned(check) => {
-                if !self.checks.spawned(check) {
-                    out.abandon(check, libc::SIGKILL);
-                }
-                None
-            }
-            I::CheckDone { pid: check, result } => {
-                if let Some(check) = check.filter(|&c| !self.checks.runs_command(c)) {
-                    out.bug(format!(
-                        "service {}: check pid {check} matches no check under way",
-                        self.cfg.name
-                    ));
-                }
-                let result = result.map_err(str::to_string);
-                self.checks.command_done(now, check, result, &self.cfg, out)
-            }
-            I::Checked { seq, result } => {
-                let result = result.map_err(str::to_string);
-                self.checks.net_done(now, seq, result, &self.cfg, out)
-            }
-            I::Notified { ready, status } => {
-                let text = status.map(str::to_string);
-                self.checks.notified(now, ready, text, &self.cfg)
-            }
-            I::Rechecked => {
-                self.checks.reconfigure(now, self.id, &self.cfg, out);
-                self.ever_ready |= self.checks.is_ready();
-                None
-            }
-            _ => {
-                out.bug(format!(
-                    "service {}: {input:?} is not a check's",
-                    self.cfg.name
-                ));
-                None
-            }
-        };
-        self.verdict(now, pid, since, verdict, out);
-    }
-
     /// A deadline has passed: the diagnostic's, the process's, or a check's.
     fn on_timeout(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
         let name = self.cfg.name.clone();
+        // First, so that a due tick always moves on, whatever else is under way.
+        if self.tick_due(now, &out.wall) {
+            self.on_tick(now, out);
+        }
         if let Some(d) = self.diagnostic.filter(|d| d.kill_at <= now) {
             let limit = fmt_duration(self.cfg.diagnose_timeout);
             let text = format!("{name} diagnose still running after {limit}; killed it");
@@ -549,11 +515,16 @@ impl ServiceRun {
                 );
                 self.kill_now(pid, since, out);
             }
+            Process::Running { pid, since } if self.cfg.is_job() => {
+                if self.run_deadline().is_some_and(|t| t <= now) {
+                    self.run_overdue(now, pid, since, out);
+                }
+            }
             Process::Running { pid, since } => {
                 let verdict = self.checks.due(now, self.id, &self.cfg, out);
                 self.verdict(now, pid, since, verdict, out);
             }
-            // Not due yet, or nothing timed.
+            // Not due yet, or nothing timed (a tick was handled above).
             Process::Waiting
             | Process::Spawning
             | Process::Stopping { .. }
@@ -561,7 +532,8 @@ impl ServiceRun {
             | Process::Cleaning { .. }
             | Process::Backoff { .. }
             | Process::Down
-            | Process::Failed => {}
+            | Process::Failed
+            | Process::Scheduled => {}
         }
         None
     }
@@ -593,7 +565,8 @@ impl ServiceRun {
             return self.start_cleaning(pid, out);
         }
         self.checks.stop(self.id, out);
-        self.policy.count_run(&self.cfg, uptime);
+        self.policy
+            .count_run(&self.cfg, uptime, self.cfg.succeeded(exit));
         let next = self
             .policy
             .decide(&self.cfg, Some(exit), self.goal == Goal::Up);
@@ -608,7 +581,7 @@ impl ServiceRun {
             .cfg
             .diagnose
             .as_deref()
-            .filter(|_| next == Next::Restart)
+            .filter(|_| self.diagnoses(next))
         else {
             return self.start_cleaning(pid, out);
         };
@@ -638,7 +611,8 @@ impl ServiceRun {
             | Process::Cleaning { .. }
             | Process::Backoff { .. }
             | Process::Down
-            | Process::Failed => out.bug(format!(
+            | Process::Failed
+            | Process::Scheduled => out.bug(format!(
                 "service {}: a diagnostic ended while {:?}",
                 self.cfg.name, self.process
             )),
@@ -650,34 +624,6 @@ impl ServiceRun {
     fn end_diagnostic(&mut self, out: &mut Out) {
         if let Some(pid) = self.diagnostic.take().and_then(|d| d.pid) {
             out.abandon(pid, libc::SIGKILL);
-        }
-    }
-
-    /// What a check's verdict leads to.
-    fn verdict(
-        &mut self,
-        now: Instant,
-        pid: i32,
-        since: Instant,
-        verdict: Option<Verdict>,
-        out: &mut Out,
-    ) {
-        let name = &self.cfg.name;
-        match verdict {
-            None => {}
-            Some(Verdict::Ready) => {
-                self.ever_ready = true;
-                let after = fmt_duration(now.saturating_duration_since(since));
-                out.log(Level::Info, format!("{name} ready after {after}"));
-            }
-            Some(Verdict::NotReady(why)) => {
-                let what = format!("{name} {why}");
-                self.fail_run(now, pid, since, what, ("UPKEEP_NOT_READY", why), out);
-            }
-            Some(Verdict::Unhealthy(why)) => {
-                let what = format!("{name} unhealthy: {why}");
-                self.fail_run(now, pid, since, what, ("UPKEEP_UNHEALTHY", why), out);
-            }
         }
     }
 
@@ -699,7 +645,7 @@ impl ServiceRun {
         // The spacing counts from the end of the stop, not yet known.
         let then = self.policy.what_next(&self.cfg, false, None);
         out.log(Level::Warn, format!("{what}; stopping it, then {then}"));
-        let diagnose = self.cfg.diagnose.clone().filter(|_| next == Next::Restart);
+        let diagnose = self.cfg.diagnose.clone().filter(|_| self.diagnoses(next));
         let Some(script) = diagnose else {
             return self.stop_running(now, next, out);
         };
@@ -712,6 +658,15 @@ impl ServiceRun {
         out.spawn(Owner::Diagnose(self.id), plan);
     }
 
+    /// Whether the end of a run gets the diagnostic: before a restart, and after any failed
+    /// run of a job.
+    fn diagnoses(&self, next: Next) -> bool {
+        next == Next::Restart
+            || (self.cfg.is_job()
+                && self.policy.last_ok == Some(false)
+                && matches!(next, Next::Schedule | Next::Fail))
+    }
+
     /// The one line that says how a run ended and what comes next.
     fn log_end(&self, now: Instant, what: String, last_output: Option<&str>, out: &mut Out) {
         let wait = self
@@ -719,7 +674,10 @@ impl ServiceRun {
             .next_start(&self.cfg, now)
             .saturating_duration_since(now);
         let shutting_down = self.goal == Goal::ShuttingDown;
-        let next = self.policy.what_next(&self.cfg, shutting_down, Some(wait));
+        let next = match self.policy.next {
+            Next::Schedule => self.next_run_text(now, &out.wall),
+            _ => self.policy.what_next(&self.cfg, shutting_down, Some(wait)),
+        };
         let level = if self.policy.next == Next::Fail {
             Level::Warn
         } else {
@@ -744,10 +702,11 @@ impl ServiceRun {
     /// gone: the policy's word, unless the goal keeps it down.
     fn after_gone(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
         let next = match self.policy.next {
-            Next::Restart | Next::StartNow if self.goal != Goal::Up => Next::Down,
+            Next::Restart | Next::StartNow | Next::Schedule if self.goal != Goal::Up => Next::Down,
             next => next,
         };
         match next {
+            Next::Schedule => self.enter_schedule(now, out),
             Next::StartNow => self.spawn(out),
             Next::Restart => {
                 let at = self.policy.next_start(&self.cfg, now);
@@ -763,7 +722,12 @@ impl ServiceRun {
                 } else {
                     Process::Down
                 };
-                if self.cfg.critical && self.goal == Goal::Up {
+                if self.cfg.is_job() && self.policy.last_ok == Some(true) {
+                    self.ever_ready = true;
+                }
+                // A job ends well when it is done: only its failure is critical.
+                let for_good = !self.cfg.is_job() || next == Next::Fail;
+                if self.cfg.critical && self.goal == Goal::Up && for_good {
                     let status = self.policy.last_exit.map_or(0, Exit::status) & 0xff;
                     out.log(
                         Level::Warn,
@@ -826,7 +790,9 @@ impl ServiceRun {
                 self.end_diagnostic(out);
                 self.start_cleaning(pgid, out);
             }
-            Process::Waiting | Process::Backoff { .. } => self.process = Process::Down,
+            Process::Waiting | Process::Backoff { .. } | Process::Scheduled => {
+                self.process = Process::Down
+            }
             // Once gone, `after_gone` reads the goal. Spawning: `Spawned` stops it as soon
             // as its pid is known.
             Process::Stopping { .. }
@@ -844,9 +810,13 @@ impl ServiceRun {
             self.goal = Goal::Up;
         }
         self.policy.quick_deaths = 0;
+        if was_held {
+            // Ticks passed while it was stopped are not made up: counted afresh.
+            self.ticks = None;
+        }
         let name = &self.cfg.name;
         match self.process {
-            Process::Down | Process::Failed | Process::Backoff { .. } => {
+            Process::Down | Process::Failed | Process::Backoff { .. } | Process::Scheduled => {
                 out.log(Level::Info, format!("{name}: {verb} requested"));
                 self.spawn(out);
             }

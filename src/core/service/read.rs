@@ -5,14 +5,13 @@ use std::time::Instant;
 #[cfg(test)]
 use super::Diagnostic;
 use super::{Goal, Process, ServiceRun};
-use crate::config::Restart;
-use crate::core::Action;
-use crate::core::Out;
+use crate::config::{Restart, ServiceType};
 use crate::core::admin::Status;
 #[cfg(test)]
 use crate::core::checks::Checks;
 use crate::core::checks::HealthState;
 use crate::core::output::Heard;
+use crate::core::{Action, Out, Wall};
 use crate::types::Exit;
 
 impl ServiceRun {
@@ -59,20 +58,22 @@ impl ServiceRun {
         }
     }
 
-    pub fn deadline(&self) -> Option<Instant> {
+    pub fn deadline(&self, wall: &Wall) -> Option<Instant> {
         let process = match self.process {
             Process::Backoff { until } => Some(until),
+            Process::Running { .. } if self.cfg.is_job() => self.run_deadline(),
             Process::Running { .. } if self.diagnostic.is_none() => self.checks.deadline(),
             Process::Cleaning { kill_at, .. } | Process::Stopping { kill_at, .. } => kill_at,
             _ => None,
         };
         let diagnostic = self.diagnostic.map(|d| d.kill_at);
-        process.into_iter().chain(diagnostic).min()
+        let tick = self.tick_deadline(wall);
+        process.into_iter().chain(diagnostic).chain(tick).min()
     }
 
     /// A deadline has passed, or a check may go out early to share this wake-up.
-    pub fn is_due(&self, now: Instant) -> bool {
-        self.deadline().is_some_and(|t| t <= now)
+    pub fn is_due(&self, now: Instant, wall: &Wall) -> bool {
+        self.deadline(wall).is_some_and(|t| t <= now)
             || (self.is_running() && self.checks.try_due(now, &self.cfg))
     }
 
@@ -85,23 +86,47 @@ impl ServiceRun {
         self.running().is_some()
     }
 
-    /// Running, and ready.
+    /// Running, and ready; a oneshot: done.
     pub fn is_ready(&self) -> bool {
+        if self.cfg.is_job() {
+            return self.is_done();
+        }
         self.is_running() && self.checks.is_ready()
     }
 
+    /// A oneshot whose last run succeeded, and that has not been asked to run again.
+    pub fn is_done(&self) -> bool {
+        self.cfg.kind == ServiceType::Oneshot
+            && self.process == Process::Down
+            && self.policy.last_ok == Some(true)
+    }
+
+    /// The last run of a job failed (what `status` exits 3 for until a run succeeds).
+    pub fn run_failed(&self) -> bool {
+        self.cfg.is_job() && self.goal != Goal::Held && self.policy.last_ok == Some(false)
+    }
+
     /// What a service that comes `after` it (or COMMAND) waits for: ready now, or ready once
-    /// and finished as its policy says (a one-shot job), or stopped on request.
+    /// and finished as its policy says, or stopped on request; a oneshot: done; a scheduled
+    /// service: its schedule has begun (it never holds others up).
     pub fn lets_others_start(&self) -> bool {
-        self.is_ready()
-            || self.goal == Goal::Held
-            || (self.ever_ready && self.process == Process::Down)
+        if self.goal == Goal::Held {
+            return true;
+        }
+        if self.cfg.schedule.is_some() {
+            return !self.is_waiting();
+        }
+        if self.cfg.kind == ServiceType::Oneshot {
+            return self.is_done();
+        }
+        self.is_ready() || (self.ever_ready && self.process == Process::Down)
     }
 
     /// Down or failed for good without ever having been ready: whatever waits for it would
     /// wait for ever.
     pub fn gave_up_unready(&self) -> bool {
-        matches!(self.goal, Goal::Up | Goal::ShuttingDown)
+        self.cfg.schedule.is_none()
+            && matches!(self.goal, Goal::Up | Goal::ShuttingDown)
             && (self.process == Process::Failed
                 || (self.process == Process::Down && !self.ever_ready))
     }
@@ -127,6 +152,11 @@ impl ServiceRun {
         matches!(self.process, Process::Down | Process::Failed)
     }
 
+    /// Between two runs of its schedule.
+    pub fn is_scheduled(&self) -> bool {
+        self.process == Process::Scheduled
+    }
+
     pub fn is_retired(&self) -> bool {
         self.goal == Goal::Retired
     }
@@ -140,8 +170,14 @@ impl ServiceRun {
         match self.process {
             // Started but not ready yet is still on its way (`upkeep start` answers once the
             // service can be used, or its ready timeout has failed the start).
+            // A job's run is what was asked for: `upkeep start` does not wait for its end.
+            Process::Running { .. } if self.cfg.is_job() => self.diagnostic.is_none(),
             Process::Running { .. } => self.diagnostic.is_none() && self.checks.is_ready(),
-            Process::Backoff { .. } | Process::Down | Process::Failed | Process::Waiting => true,
+            Process::Backoff { .. }
+            | Process::Down
+            | Process::Failed
+            | Process::Waiting
+            | Process::Scheduled => true,
             Process::Spawning
             | Process::Stopping { .. }
             | Process::Dead { .. }
@@ -153,7 +189,11 @@ impl ServiceRun {
     pub fn is_idle(&self) -> bool {
         matches!(
             self.process,
-            Process::Down | Process::Failed | Process::Waiting | Process::Backoff { .. }
+            Process::Down
+                | Process::Failed
+                | Process::Waiting
+                | Process::Backoff { .. }
+                | Process::Scheduled
         )
     }
 
@@ -182,6 +222,7 @@ impl ServiceRun {
         match self.process {
             Process::Waiting => Status::Waiting,
             Process::Spawning => Status::Starting,
+            Process::Running { .. } if self.cfg.is_job() => Status::Running,
             Process::Running { .. } if !self.checks.is_ready() => Status::Starting,
             Process::Running { .. } => Status::Running,
             Process::Dead { .. } => Status::Diagnosing,
@@ -191,10 +232,11 @@ impl ServiceRun {
             Process::Down if self.goal == Goal::Held => Status::Stopped,
             Process::Down => {
                 // Down is fine when its policy says it is done, or in a shutdown.
-                let finished = matches!(
-                    (self.cfg.restart, self.policy.last_exit),
-                    (_, None) | (Restart::Never | Restart::OnFailure, Some(Exit::Code(0)))
-                );
+                let finished = match (self.cfg.restart, self.policy.last_ok) {
+                    (_, None) => true,
+                    (Restart::Never | Restart::OnFailure, Some(ok)) => ok,
+                    (Restart::Always, Some(_)) => false,
+                };
                 if finished || shutting_down {
                     Status::Done
                 } else {
@@ -202,6 +244,7 @@ impl ServiceRun {
                 }
             }
             Process::Failed => Status::Failed,
+            Process::Scheduled => Status::Scheduled,
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod checks;
+mod jobs;
 mod main_cmd;
 mod props;
 mod service;

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::sim::*;
-use crate::config::{Check, Health, Ready, ReadyWay, Restart, Service, Watch};
+use crate::config::{Check, Health, Ready, ReadyWay, Restart, Service, ServiceType, Watch};
 use crate::core::{Action, Core, Event, Mode, Owner, ServiceId, Status};
+use crate::schedule::{Schedule, Spec, Zone};
 use crate::types::{Exit, NetProbe, Notify, ProcInfo};
 
 /// One service of a generated config.
@@ -30,6 +31,9 @@ struct SvcSpec {
     variant: u8,
     /// 0: no checks; 1: ready.tcp; 2: health.tcp; 3: ready.notify and health.command.
     checks: u8,
+    /// 0: long-running; 1: oneshot; 2: oneshot with a run_timeout; 3: scheduled every
+    /// 700 ms; 4: disabled oneshot.
+    job: u8,
 }
 
 fn svc_spec() -> impl Strategy<Value = SvcSpec> {
@@ -45,18 +49,22 @@ fn svc_spec() -> impl Strategy<Value = SvcSpec> {
         0u8..2,
         0u8..4,
     )
+        .prop_flat_map(|t| (Just(t), prop_oneof![3 => Just(0u8), 1 => 1u8..5]))
         .prop_map(
             |(
-                restart,
-                delay_ms,
-                give_up,
-                critical,
-                diagnose,
-                stop_ms,
-                stubborn,
-                after_prev,
-                variant,
-                checks,
+                (
+                    restart,
+                    delay_ms,
+                    give_up,
+                    critical,
+                    diagnose,
+                    stop_ms,
+                    stubborn,
+                    after_prev,
+                    variant,
+                    checks,
+                ),
+                job,
             )| {
                 SvcSpec {
                     restart,
@@ -69,6 +77,7 @@ fn svc_spec() -> impl Strategy<Value = SvcSpec> {
                     after_prev,
                     variant,
                     checks,
+                    job,
                 }
             },
         )
@@ -181,6 +190,29 @@ fn service(name: &str, s: &SvcSpec, prev: Option<&str>) -> Service {
         }
         _ => {}
     }
+    if s.job > 0 {
+        // As the config reads jobs: never "always", no readiness or health checks.
+        if c.restart == Restart::Always {
+            c.restart = Restart::Never;
+        }
+        c.ready = None;
+        c.health = None;
+        c.kind = ServiceType::Oneshot;
+        c.success_exit_codes = vec![0, 2];
+    }
+    match s.job {
+        2 => c.run_timeout = Some(Duration::from_millis(600)),
+        3 => {
+            c.kind = ServiceType::Longrun;
+            c.schedule = Some(Schedule {
+                text: "@every 700ms".into(),
+                spec: Spec::Every(Duration::from_millis(700)),
+                zone: Zone::utc(),
+            });
+        }
+        4 => c.enabled = false,
+        _ => {}
+    }
     c
 }
 
@@ -223,6 +255,10 @@ struct World {
     log: Vec<String>,
     /// Network checks under way: service -> seq.
     checks: HashMap<ServiceId, u32>,
+    /// Services that have been spawned at least once.
+    started: HashSet<ServiceId>,
+    /// Names started or restarted on request: an operator may start a dependent by hand.
+    by_hand: HashSet<String>,
 }
 
 impl World {
@@ -251,6 +287,8 @@ impl World {
             exited: false,
             log: Vec::new(),
             checks: HashMap::new(),
+            started: HashSet::new(),
+            by_hand: HashSet::new(),
         };
         w.settle();
         w
@@ -295,6 +333,9 @@ impl World {
                 if let Owner::Service(id) = owner {
                     let twin = self.live.values().any(|o| *o == Owner::Service(id));
                     assert!(!twin, "a second live main process for {id:?}");
+                    if self.started.insert(id) {
+                        self.first_start_waits_for_oneshots(id);
+                    }
                 }
                 if std::mem::take(&mut self.fail_next_spawn) {
                     let ev = Event::SpawnFailed {
@@ -374,6 +415,34 @@ impl World {
         }
     }
 
+    /// A service's first start comes after every oneshot it comes `after` is done (or
+    /// stopped on request): so never after a failed one.
+    fn first_start_waits_for_oneshots(&self, id: ServiceId) {
+        let Some(s) = self.core.services.get(&id) else {
+            return;
+        };
+        if self.by_hand.contains(&s.cfg.name) {
+            return;
+        }
+        for dep in &s.cfg.after {
+            let Some(d) = self
+                .core
+                .live_named(dep)
+                .and_then(|i| self.core.services.get(&i))
+            else {
+                continue;
+            };
+            if d.cfg.kind == ServiceType::Oneshot && d.cfg.schedule.is_none() {
+                assert!(
+                    d.is_done() || d.is_held(),
+                    "{} started before oneshot {dep} was done ({:?})",
+                    s.cfg.name,
+                    d.state()
+                );
+            }
+        }
+    }
+
     fn names(&self, k: usize) -> Vec<String> {
         vec![format!("s{}", k % self.specs.len().max(1))]
     }
@@ -409,8 +478,14 @@ impl World {
                 }
             }
             Op::Stop(k) => drop(self.core.stop(self.now, &self.names(*k))),
-            Op::Start(k) => drop(self.core.start(self.now, &self.names(*k))),
-            Op::Restart(k) => drop(self.core.restart(self.now, &self.names(*k))),
+            Op::Start(k) => {
+                self.by_hand.extend(self.names(*k));
+                drop(self.core.start(self.now, &self.names(*k)))
+            }
+            Op::Restart(k) => {
+                self.by_hand.extend(self.names(*k));
+                drop(self.core.restart(self.now, &self.names(*k)))
+            }
             Op::SignalService(k) => drop(self.core.signal_services(libc::SIGUSR1, &self.names(*k))),
             Op::Reload(how, k) => {
                 let mut specs = self.specs.clone();
@@ -435,6 +510,7 @@ impl World {
                         after_prev: true,
                         variant: 0,
                         checks: 1,
+                        job: (k % 2) as u8,
                     }),
                 }
                 let cfg = config(
@@ -578,7 +654,7 @@ impl World {
                     );
                 }
                 // A service's spawn is answered at once here; a watch's start command may run on.
-                let service = row.kind == crate::core::Kind::Service;
+                let service = row.kind.is_service();
                 assert!(
                     !service || row.status != Status::Starting || row.pid.is_some(),
                     "{row:?} left starting"

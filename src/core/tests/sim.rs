@@ -88,6 +88,8 @@ pub fn options(mode: Mode, main: Option<MainOptions>, config: Config) -> Options
         config,
         final_sweep: false,
         debug: true,
+        // 2026-12-05T14:00:00Z
+        wall_ms: 1_796_479_200_000,
     }
 }
 
