@@ -81,7 +81,7 @@ version="upkeep $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 for arch in arm64 amd64; do
   pod build --quiet --platform "linux/$arch" -t "localhost/upkeep-multiarch:$arch" "$ctx" >/dev/null
   got=$(pod run --rm --platform "linux/$arch" "localhost/upkeep-multiarch:$arch")
-  [ "$got" = "$version" ] || { echo "cross: the $arch image said: $got" >&2; exit 1; }
+  [ "${got%% (*}" = "$version" ] || { echo "cross: the $arch image said: $got" >&2; exit 1; }
   set +e
   pod run --rm --platform "linux/$arch" "localhost/upkeep-multiarch:$arch" /nonexistent 2>/dev/null
   code=$?
