@@ -123,6 +123,10 @@ for image in "$dist"/upkeep-"$version"-image-*.tar; do
   check "image $arch: upkeep -- upkeep --version in the built image" \
     sh -c "CONTAINERS_CONF='$work/containers.conf' podman --runtime runc --root '$work/store' --runroot '$work/run' \
       run --rm --platform linux/$arch localhost/copied:$arch | grep -q '($target, '"
+  # The runtime's init from the host: podman bind-mounts it as PID 1, tini's way.
+  [ "$arch" != amd64 ] || [ -z "$musl" ] || check "image $arch: podman run --init --init-path (the tarball's upkeep)" \
+    sh -c "CONTAINERS_CONF='$work/containers.conf' podman --runtime runc --root '$work/store' --runroot '$work/run' \
+      run --rm --init --init-path '$musl' localhost/copied:$arch /sbin/upkeep --version | grep -q '($target, '"
   pod rmi -a -f >/dev/null
 done
 
