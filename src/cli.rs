@@ -29,8 +29,20 @@ options:
   -s                  subreaper (accepted for tini; upkeep always is one when not PID 1)
   -v, -q              more / less logging (repeatable); UPKEEP_LOG=debug|info|warn|error
   -h, --help          this text
-      --version       upkeep's version
+      --version       upkeep's version, target and commit
 ";
+
+/// `upkeep --version`: the version, the target it was built for and the commit (set by
+/// build.rs; `unknown` when built outside git).
+pub const VERSION: &str = concat!(
+    "upkeep ",
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("UPKEEP_TARGET"),
+    ", commit ",
+    env!("UPKEEP_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RunArgs {

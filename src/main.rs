@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             0
         }
         Ok(cli::Cli::Version) => {
-            let _ = writeln!(std::io::stdout(), "upkeep {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(std::io::stdout(), "{}", cli::VERSION);
             0
         }
         Ok(cli::Cli::Check { config }) => check(config),

@@ -17,6 +17,24 @@ fn exit_codes_pass_through() {
     }
 }
 
+/// `--version` names the version, the target and the commit; `UPKEEP_TEST_TARGET` says
+/// which target a release binary under test must name.
+#[test]
+fn version_names_target_and_commit() {
+    let out = Command::new(test_bin()).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let target = std::env::var("UPKEEP_TEST_TARGET").unwrap_or_default();
+    let prefix = format!("upkeep {} ({target}", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&prefix), "{text:?}");
+    let commit = text.trim_end().rsplit(", commit ").next().unwrap();
+    assert!(
+        commit == "unknown)"
+            || (commit.len() == 13 && commit[..12].bytes().all(|b| b.is_ascii_hexdigit())),
+        "{text:?}"
+    );
+}
+
 #[test]
 fn death_by_signal_gives_128_plus_n() {
     let (got, _) = run(&["--", "sh", "-c", "kill -KILL $$"]);
