@@ -423,11 +423,11 @@ fn check_job(f: &mut Fields, d: &mut ServiceDraft, item: &Item) {
         match zone {
             Ok(zone) => {
                 let text = f.item("schedule").and_then(Item::as_str).unwrap_or("");
-                d.svc.schedule = Some(Schedule {
+                d.svc.schedule = Some(Box::new(Schedule {
                     text: text.to_string(),
                     spec,
                     zone,
-                });
+                }));
             }
             Err(e) => f.invalid("timezone", e),
         }

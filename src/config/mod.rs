@@ -121,7 +121,7 @@ pub struct Service {
     /// Jobs: a run still going after this is stopped and counts as a failure.
     pub run_timeout: Option<std::time::Duration>,
     /// Runs at each tick of this, not at start.
-    pub schedule: Option<Schedule>,
+    pub schedule: Option<Box<Schedule>>,
     /// false: defined, but down until `upkeep start`.
     pub enabled: bool,
 }

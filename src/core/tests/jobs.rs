@@ -290,11 +290,11 @@ fn a_skipped_local_time_runs_once_at_the_dst_change_on_the_simulated_clock() {
     use crate::schedule::{Cron, Schedule, Spec, zone::from_rule};
     let mut b = svc("b");
     b.restart = crate::config::Restart::Never;
-    b.schedule = Some(Schedule {
+    b.schedule = Some(Box::new(Schedule {
         text: "30 2 * * *".into(),
         spec: Spec::Cron(Cron::parse("30 2 * * *").unwrap()),
         zone: from_rule("Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"),
-    });
+    }));
     let mut opts = options(
         Mode::Supervise,
         None,

@@ -204,11 +204,11 @@ fn service(name: &str, s: &SvcSpec, prev: Option<&str>) -> Service {
         2 => c.run_timeout = Some(Duration::from_millis(600)),
         3 => {
             c.kind = ServiceType::Longrun;
-            c.schedule = Some(Schedule {
+            c.schedule = Some(Box::new(Schedule {
                 text: "@every 700ms".into(),
                 spec: Spec::Every(Duration::from_millis(700)),
                 zone: Zone::utc(),
-            });
+            }));
         }
         4 => c.enabled = false,
         _ => {}
