@@ -370,10 +370,13 @@ fn syslog(tag: &mut Option<CString>, name: Option<&str>, priority: libc::c_int, 
     }
 }
 
+/// The length of a `stamp`.
+pub const STAMP_LEN: usize = 24;
+
 /// Appends the RFC 3339 UTC time with milliseconds: `2026-11-23T19:40:00.123Z`. Formatted
 /// once per millisecond: a burst of lines shares it.
 pub fn stamp(out: &mut Vec<u8>) {
-    static LAST: Mutex<(u128, [u8; 24])> = Mutex::new((u128::MAX, [0; 24]));
+    static LAST: Mutex<(u128, [u8; STAMP_LEN])> = Mutex::new((u128::MAX, [0; STAMP_LEN]));
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -383,7 +386,7 @@ pub fn stamp(out: &mut Vec<u8>) {
         let secs = since.as_secs();
         let (year, month, day) = crate::schedule::civil::civil_from_days((secs / 86_400) as i64);
         let rest = secs % 86_400;
-        let mut text = Vec::with_capacity(24);
+        let mut text = Vec::with_capacity(STAMP_LEN);
         let _ = write!(
             text,
             "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
@@ -392,7 +395,7 @@ pub fn stamp(out: &mut Vec<u8>) {
             rest % 60,
             since.subsec_millis()
         );
-        if let Ok(fixed) = <[u8; 24]>::try_from(text.as_slice()) {
+        if let Ok(fixed) = <[u8; STAMP_LEN]>::try_from(text.as_slice()) {
             *last = (ms, fixed);
         } else {
             // A year past 9999: not cached.

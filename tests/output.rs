@@ -97,6 +97,45 @@ restart = "never"
     );
 }
 
+/// A burst read in one go (up to 16 KiB) is cut at the last whole line that fits: no file
+/// passes `output_max_size`.
+#[test]
+fn a_burst_never_takes_an_output_file_past_its_size() {
+    let dir = TempDir::new("out-burst");
+    let file = dir.path("burst.log");
+    let _up = start_on_socket(
+        &dir,
+        &format!(
+            r#"
+[service.burst]
+command = "seq 1 3000; sleep 1000"
+output = "{}"
+output_max_size = "4KiB"
+output_keep = 40
+"#,
+            file.display()
+        ),
+    );
+    let numbered = |k: u32| std::path::PathBuf::from(format!("{}.{k}", file.display()));
+    let done = || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.ends_with(" 3000\n"))
+            || (1..=40).any(|k| {
+                std::fs::read_to_string(numbered(k)).is_ok_and(|t| t.ends_with(" 3000\n"))
+            })
+    };
+    assert!(wait_for(Duration::from_secs(10), done));
+    let mut lines = 0;
+    for path in std::iter::once(file.clone()).chain((1..=40).map(numbered)) {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        assert!(meta.len() <= 4096, "{} is {} bytes", path.display(), meta.len());
+        lines += std::fs::read_to_string(&path).unwrap().lines().count();
+    }
+    // About 30 bytes a line: 3,000 lines fill some 22 files of 4 KiB, all kept.
+    assert_eq!(lines, 3000);
+}
+
 #[test]
 fn output_files_are_timestamped_rotated_and_reopened_on_reload() {
     let dir = TempDir::new("out-file");

@@ -468,10 +468,14 @@ impl OutputFile {
         self.reopen();
     }
 
-    /// Queues one timestamped line; rotates first when it would pass `max_size`.
+    /// Queues one timestamped line; rotates first when it would pass `max_size`, counting
+    /// the lines queued for the same write (only a line longer than the limit by itself
+    /// makes a file pass it).
     fn line(&mut self, text: &[u8]) {
-        let len = 25 + text.len() as u64;
-        if self.size > 0 && self.size + self.pending.len() as u64 + len > self.max_size {
+        // The stamp, a space, the text and the newline.
+        let len = (crate::logging::STAMP_LEN + 2 + text.len()) as u64;
+        let used = self.size + self.pending.len() as u64;
+        if used > 0 && used + len > self.max_size {
             self.flush();
             self.rotate();
         }
