@@ -119,9 +119,8 @@ output_keep = 40
     let numbered = |k: u32| std::path::PathBuf::from(format!("{}.{k}", file.display()));
     let done = || {
         std::fs::read_to_string(&file).is_ok_and(|t| t.ends_with(" 3000\n"))
-            || (1..=40).any(|k| {
-                std::fs::read_to_string(numbered(k)).is_ok_and(|t| t.ends_with(" 3000\n"))
-            })
+            || (1..=40)
+                .any(|k| std::fs::read_to_string(numbered(k)).is_ok_and(|t| t.ends_with(" 3000\n")))
     };
     assert!(wait_for(Duration::from_secs(10), done));
     let mut lines = 0;
@@ -129,7 +128,12 @@ output_keep = 40
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
-        assert!(meta.len() <= 4096, "{} is {} bytes", path.display(), meta.len());
+        assert!(
+            meta.len() <= 4096,
+            "{} is {} bytes",
+            path.display(),
+            meta.len()
+        );
         lines += std::fs::read_to_string(&path).unwrap().lines().count();
     }
     // About 30 bytes a line: 3,000 lines fill some 22 files of 4 KiB, all kept.

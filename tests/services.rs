@@ -123,6 +123,40 @@ stop_timeout = "500ms"
     );
 }
 
+/// LXC's stop signal (PWR) and systemd's (SIGRTMIN+3, 37) stop everything in order, as
+/// TERM does.
+#[test]
+fn container_managers_stop_signals_stop_everything_in_order() {
+    for (sig, name) in [(libc::SIGPWR, "PWR"), (37, "RTMIN+3")] {
+        let dir = TempDir::new("stopsig");
+        let d = dir.0.display();
+        let mut up = start(
+            &dir,
+            &format!(
+                r#"
+[service.db]
+command = "trap 'echo db >> {d}/order; exit 0' TERM; while :; do sleep 0.05; done"
+
+[service.web]
+command = "trap 'echo web >> {d}/order; exit 0' TERM; while :; do sleep 0.05; done"
+after = ["db"]
+"#
+            ),
+            &[],
+        );
+        wait_log(&dir, "web started");
+        kill(up.0.id() as i32, sig);
+        let status = wait_exit(&mut up.0, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "{}", dir.read("log"));
+        assert_eq!(dir.read("order"), "web\ndb\n", "{}", dir.read("log"));
+        assert!(
+            log_has(&dir, &format!("{name}: stopping everything")),
+            "{}",
+            dir.read("log")
+        );
+    }
+}
+
 #[test]
 fn a_critical_service_ends_upkeep_with_its_code() {
     let dir = TempDir::new("critical");

@@ -187,7 +187,7 @@ impl Core {
 
     pub(super) fn signal(&mut self, now: Instant, sig: i32) {
         let supervising = self.mode == Mode::Supervise;
-        if supervising && (sig == libc::SIGTERM || sig == libc::SIGINT) {
+        if supervising && stops_everything(sig) {
             if self.shutting_down() {
                 self.log(
                     Level::Info,
@@ -199,7 +199,13 @@ impl Core {
                     Level::Info,
                     format!("{}: stopping everything", signame::name(sig)),
                 );
-                self.begin_shutdown(now, Some(sig), None);
+                // COMMAND gets INT as it came; LXC's and systemd's stop signals become TERM.
+                let to_main = if sig == libc::SIGINT {
+                    sig
+                } else {
+                    libc::SIGTERM
+                };
+                self.begin_shutdown(now, Some(to_main), None);
             }
             return;
         }
@@ -303,4 +309,15 @@ pub(super) enum Routed<'a> {
     SpawnFailed(i32, &'a str),
     Exited(i32, Exit),
     GroupProbed(bool),
+}
+
+/// The signals that stop everything under a config: TERM and INT, and on Linux the ones
+/// container managers stop an init with: PWR (LXC) and 37, SIGRTMIN+3 as systemd, podman
+/// and LXC count it (not the C library's SIGRTMIN + 3: musl's SIGRTMIN is 35).
+pub(super) fn stops_everything(sig: i32) -> bool {
+    const SIGPWR: i32 = 30;
+    const SYSTEMD_RTMIN_PLUS_3: i32 = 37;
+    sig == libc::SIGTERM
+        || sig == libc::SIGINT
+        || (cfg!(target_os = "linux") && (sig == SIGPWR || sig == SYSTEMD_RTMIN_PLUS_3))
 }

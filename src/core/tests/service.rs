@@ -342,6 +342,33 @@ fn second_term_kills_at_once() {
     }));
 }
 
+/// LXC stops its init with PWR, systemd-style managers with 37 (SIGRTMIN+3): both stop
+/// everything in order as TERM does; COMMAND would get TERM.
+#[test]
+fn pwr_and_rtmin_plus_3_stop_everything() {
+    for sig in [30, 37] {
+        let mut sim = Sim::new(vec![svc("a")]);
+        let pid = sim.pid_of(0);
+        sim.core.handle_event(sim.now, Event::Signal(sig));
+        let acts = sim.run();
+        assert!(
+            acts.contains(&Action::Kill {
+                pid,
+                sig: libc::SIGTERM,
+                group: true
+            }),
+            "{sig}: {acts:?}"
+        );
+        assert!(sim.log.iter().any(|l| l.ends_with(": stopping everything")));
+        sim.core.handle_event(sim.now, Event::Signal(sig));
+        assert!(sim.run().contains(&Action::Kill {
+            pid,
+            sig: libc::SIGKILL,
+            group: true
+        }));
+    }
+}
+
 #[test]
 fn critical_service_stopping_for_good_ends_upkeep_with_its_code() {
     let mut crit = svc("crit");
