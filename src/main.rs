@@ -51,6 +51,33 @@ fn check(config: Option<PathBuf>) -> i32 {
         c.watches.len(),
         c.files
     );
+    if let Some((worst, chain)) = config::worst_stop(&c.services) {
+        let shown = upkeep::types::fmt_duration(worst);
+        let _ = writeln!(
+            std::io::stdout(),
+            "worst-case stop: {shown} ({})",
+            chain.join(", then ")
+        );
+        let grace = config::stop_grace_from_env()
+            .ok()
+            .flatten()
+            .or(c.settings.stop_grace);
+        let warning = match grace {
+            Some(g) if worst > g => Some(format!(
+                "it passes stop_grace ({}): what still runs then is killed",
+                upkeep::types::fmt_duration(g)
+            )),
+            None if worst > std::time::Duration::from_secs(10) => Some(
+                "it passes the 10 s docker stop and podman stop wait; as PID 1 upkeep's stop_grace of 9s kills what still runs then (set stop_grace to your engine's grace minus a second)".to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(w) = warning {
+            say(&format!(
+                "upkeep: warning: the worst-case stop takes {shown}: {w}"
+            ));
+        }
+    }
     0
 }
 
@@ -72,6 +99,7 @@ fn scan(config: Option<PathBuf>) -> i32 {
         parent_death_signal: None,
         socket: None,
         verbosity: 0,
+        stop_grace_override: None,
     })
 }
 
@@ -117,6 +145,13 @@ fn run(args: cli::RunArgs) -> i32 {
     } else {
         core::Mode::Single
     };
+    let stop_grace_override = match config::stop_grace_from_env() {
+        Ok(grace) => grace,
+        Err(e) => {
+            say(&format!("upkeep: {e}"));
+            return 2;
+        }
+    };
     runtime::run(runtime::RunSpec {
         mode,
         config: config.unwrap_or_else(config::Config::empty),
@@ -124,5 +159,6 @@ fn run(args: cli::RunArgs) -> i32 {
         parent_death_signal: args.parent_death_signal,
         socket: args.socket.clone(),
         verbosity: args.verbosity,
+        stop_grace_override,
     })
 }

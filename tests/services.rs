@@ -123,6 +123,59 @@ stop_timeout = "500ms"
     );
 }
 
+/// Services that ignore TERM, each with a 10 s stop_timeout, one after the other: the
+/// stop_grace of 1 s kills what is left, and upkeep exits long before the 20 s the chain
+/// would take; UPKEEP_STOP_GRACE wins over the key, and a bad one is refused.
+#[test]
+fn stop_grace_ends_the_whole_stop() {
+    let config = r#"
+[supervisor]
+stop_grace = "30s"
+
+[service.db]
+command = "trap '' TERM; while :; do sleep 0.05; done"
+stop_timeout = "10s"
+
+[service.web]
+command = "trap '' TERM; while :; do sleep 0.05; done"
+stop_timeout = "10s"
+after = ["db"]
+"#;
+    let dir = TempDir::new("grace");
+    let cfg = dir.write("upkeep.toml", config);
+    let mut up = Running(
+        cmd(BIN)
+            .arg("-c")
+            .arg(&cfg)
+            .env("UPKEEP_STOP_GRACE", "1s")
+            .env_remove("UPKEEP_LOG")
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(dir.path("log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_log(&dir, "web started");
+    kill(up.0.id() as i32, libc::SIGTERM);
+    // Well before web's own 10 s stop_timeout, let alone the chain's 20 s.
+    let status = wait_exit(&mut up.0, Duration::from_secs(8));
+    assert_eq!(status.code(), Some(0), "{}", dir.read("log"));
+    let log = dir.read("log");
+    assert!(log.contains("stop_grace (1s) is up: killing what is left"), "{log}");
+    assert!(log.contains("web stopping") && !log.contains("db stopping"), "{log}");
+    let out = cmd(BIN)
+        .arg("-c")
+        .arg(&cfg)
+        .env("UPKEEP_STOP_GRACE", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("UPKEEP_STOP_GRACE: "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// LXC's stop signal (PWR) and systemd's (SIGRTMIN+3, 37) stop everything in order, as
 /// TERM does.
 #[test]
@@ -304,8 +357,38 @@ fn config_errors_exit_2_with_positions() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("{}: ok (1 services, 0 watches, 1 files)", good.display())
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{}: ok (1 services, 0 watches, 1 files)\nworst-case stop: 10s (a)\n",
+            good.display()
+        )
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "10 s is within docker's wait"
+    );
+    // A chain whose stop passes stop_grace: a warning, and still exit 0.
+    let slow = dir.write(
+        "slow.toml",
+        "[supervisor]\nstop_grace = \"4s\"\n[service.db]\ncommand = [\"true\"]\n\
+         [service.web]\ncommand = [\"true\"]\nafter = [\"db\"]\n",
+    );
+    let out = cmd(BIN)
+        .args(["check", "-c", slow.to_str().unwrap()])
+        .env_remove("UPKEEP_STOP_GRACE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("worst-case stop: 20s (web, then db)\n"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: the worst-case stop takes 20s: it passes stop_grace (4s)"),
+        "{stderr}"
     );
 }
 

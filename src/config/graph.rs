@@ -120,3 +120,45 @@ pub fn start_order(services: &[&Service]) -> Vec<usize> {
     }
     order
 }
+
+/// The longest an ordered stop can take before SIGKILL ends it: a service is stopped once
+/// everything after it is down, then has its `stop_timeout`. The time and its chain, in
+/// the order the chain stops (None without services).
+pub fn worst_stop(services: &[Service]) -> Option<(std::time::Duration, Vec<String>)> {
+    let mut after_it: HashMap<&str, Vec<&Service>> = HashMap::new();
+    for s in services {
+        for dep in &s.after {
+            after_it.entry(dep.as_str()).or_default().push(s);
+        }
+    }
+    // The graph is acyclic (checked before): a memo over names, walked from each service.
+    let mut memo: HashMap<&str, (std::time::Duration, Vec<String>)> = HashMap::new();
+    fn down<'a>(
+        s: &'a Service,
+        after_it: &HashMap<&str, Vec<&'a Service>>,
+        memo: &mut HashMap<&'a str, (std::time::Duration, Vec<String>)>,
+        depth: usize,
+    ) -> (std::time::Duration, Vec<String>) {
+        if let Some(known) = memo.get(s.name.as_str()) {
+            return known.clone();
+        }
+        let mut first = (std::time::Duration::ZERO, Vec::new());
+        // A cycle would recurse for ever; `depth` bounds it all the same.
+        if depth <= after_it.len() {
+            for d in after_it.get(s.name.as_str()).map_or(&[][..], Vec::as_slice) {
+                let option = down(d, after_it, memo, depth + 1);
+                if option.0 > first.0 {
+                    first = option;
+                }
+            }
+        }
+        first.0 += s.stop_timeout;
+        first.1.push(s.name.clone());
+        memo.insert(s.name.as_str(), first.clone());
+        first
+    }
+    services
+        .iter()
+        .map(|s| down(s, &after_it, &mut memo, 0))
+        .max_by_key(|(t, _)| *t)
+}

@@ -114,6 +114,10 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
             };
         }
     }),
+    // No default here: 9s when upkeep is PID 1, none otherwise (`core::stop_grace`).
+    key("stop_grace", None, |f, k, s| {
+        s.stop_grace = f.positive_duration(k)
+    }),
 ];
 
 /// The settings when there is no `[supervisor]` table, or a key is left out.
@@ -125,6 +129,7 @@ pub fn default_settings() -> Settings {
         log: LogTarget::Stderr,
         include: Vec::new(),
         env: Vec::new(),
+        stop_grace: None,
     };
     with_defaults(SUPERVISOR_KEYS, "[supervisor]", blank)
 }

@@ -20,7 +20,7 @@ pub mod keys;
 mod units;
 
 pub use checks::{Check, Health, Ready, ReadyWay};
-pub use graph::start_order;
+pub use graph::{start_order, worst_stop};
 pub use units::{parse_duration, parse_size};
 
 use crate::schedule::Schedule;
@@ -71,6 +71,8 @@ pub struct Settings {
     pub include: Vec<String>,
     /// From `env_file`: every service's environment, under its own.
     pub env: Vec<(String, String)>,
+    /// The whole ordered stop ends within this (SIGKILL for what is left).
+    pub stop_grace: Option<Duration>,
 }
 
 /// `type`: runs for good, or runs to completion.
@@ -203,6 +205,20 @@ impl fmt::Display for ConfigError {
             "{}:{}:{}: {}",
             self.file, self.line, self.col, self.message
         )
+    }
+}
+
+/// `UPKEEP_STOP_GRACE`, which wins over the config's `stop_grace`: None when unset or
+/// empty, an error for anything but a duration of more than zero.
+pub fn stop_grace_from_env() -> Result<Option<Duration>, String> {
+    let Some(text) = std::env::var_os("UPKEEP_STOP_GRACE").filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let text = text.to_string_lossy();
+    match parse_duration(&text) {
+        Ok(d) if d.is_zero() => Err("UPKEEP_STOP_GRACE: must be more than 0".into()),
+        Ok(d) => Ok(Some(d)),
+        Err(e) => Err(format!("UPKEEP_STOP_GRACE: {e}")),
     }
 }
 

@@ -390,3 +390,17 @@ fn the_man_page_shows_the_tables_keys_and_defaults() {
         }
     }
 }
+
+#[test]
+fn the_worst_case_stop_is_the_longest_chain_of_stop_timeouts() {
+    let c = ok("[service.db]\ncommand = [\"x\"]\nstop_timeout = \"20s\"\n\
+                [service.app]\ncommand = [\"x\"]\nafter = [\"db\"]\n\
+                [service.web]\ncommand = [\"x\"]\nafter = [\"app\"]\nstop_timeout = \"1s\"\n\
+                [service.cache]\ncommand = [\"x\"]\nstop_timeout = \"25s\"\n\
+                [service.worker]\ncommand = [\"x\"]\nafter = [\"db\"]\nstop_timeout = \"5s\"\n");
+    let (worst, chain) = worst_stop(&c.services).unwrap();
+    // web (1) + app (10) + db (20) beats worker (5) + db, and cache alone (25).
+    assert_eq!(worst, Duration::from_secs(31));
+    assert_eq!(chain, vec!["web", "app", "db"]);
+    assert_eq!(worst_stop(&[]), None);
+}

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{self, Settings};
 pub use crate::types::ServiceId;
-use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan};
+use crate::types::{Exit, NetProbe, ProcInfo, SpawnPlan, fmt_duration};
 
 pub use admin::{Kind, Status, StatusRow};
 pub use checks::HealthState;
@@ -208,7 +208,13 @@ pub struct Options {
     pub debug: bool,
     /// The wall clock (unix milliseconds) at the `now` the core starts with.
     pub wall_ms: i64,
+    /// `UPKEEP_STOP_GRACE`: wins over the config's `stop_grace`.
+    pub stop_grace_override: Option<Duration>,
 }
+
+/// The stop's grace when nothing sets one and upkeep is PID 1 with a config: `docker stop`
+/// and `podman stop` SIGKILL the container 10 s after their TERM.
+pub const PID1_STOP_GRACE: Duration = Duration::from_secs(9);
 
 /// The wall clock, as the runtime last read it beside the monotonic one: what schedules
 /// are reckoned in. Instants map to wall time through it, so a wall clock set back or
@@ -355,6 +361,10 @@ pub struct Core {
     /// A Scan was asked for and its answer has not come yet.
     scan_pending: bool,
     lifecycle: Lifecycle,
+    stop_grace_override: Option<Duration>,
+    /// When the stop of everything must be over (stop_grace), and whether its SIGKILL went.
+    grace_end: Option<Instant>,
+    grace_spent: bool,
     actions: VecDeque<Action>,
     wall: Wall,
 }
@@ -385,6 +395,9 @@ impl Core {
             routed_exits: Vec::new(),
             scan_pending: false,
             lifecycle: Lifecycle::Running,
+            stop_grace_override: opts.stop_grace_override,
+            grace_end: None,
+            grace_spent: false,
             actions: VecDeque::new(),
             wall: Wall {
                 at: now,
@@ -495,6 +508,16 @@ impl Core {
             self.scan_pending = true;
             self.actions.push_back(Action::Scan);
         }
+        if let (Lifecycle::Stopping { .. }, Some(end)) = (self.lifecycle, self.grace_end)
+            && end <= now
+            && !self.grace_spent
+        {
+            self.grace_spent = true;
+            let grace = self.stop_grace().map(fmt_duration).unwrap_or_default();
+            let text = format!("stop_grace ({grace}) is up: killing what is left");
+            self.log(Level::Warn, text);
+            self.kill_everything(now);
+        }
         if let Lifecycle::Sweeping {
             status,
             killing,
@@ -505,15 +528,35 @@ impl Core {
             if killing {
                 self.finish(status);
             } else {
-                self.actions.push_back(Action::KillAll(libc::SIGKILL));
-                self.lifecycle = Lifecycle::Sweeping {
-                    status,
-                    killing: true,
-                    until: now + SWEEP_GRACE,
-                };
+                self.sweep(now, status, libc::SIGKILL);
             }
         }
         self.settle(now);
+    }
+
+    /// The stop's grace in effect: `UPKEEP_STOP_GRACE`, the config's, or PID 1's default.
+    fn stop_grace(&self) -> Option<Duration> {
+        self.stop_grace_override
+            .or(self.settings.stop_grace)
+            .or(self.final_sweep.then_some(PID1_STOP_GRACE))
+    }
+
+    /// PID 1's last sweep: `sig` to every process left, then a wait of `SWEEP_GRACE` (KILL
+    /// after TERM, the exit after KILL), cut short by the stop's grace.
+    fn sweep(&mut self, now: Instant, status: i32, sig: i32) {
+        let left = self
+            .grace_end
+            .map_or(SWEEP_GRACE, |end| end.saturating_duration_since(now));
+        if left.is_zero() {
+            self.actions.push_back(Action::KillAll(libc::SIGKILL));
+            return self.finish(status);
+        }
+        self.actions.push_back(Action::KillAll(sig));
+        self.lifecycle = Lifecycle::Sweeping {
+            status,
+            killing: sig == libc::SIGKILL,
+            until: now + left.min(SWEEP_GRACE),
+        };
     }
 
     /// The wall clock as the runtime reads it now (unix milliseconds): called at each
@@ -531,6 +574,7 @@ impl Core {
         let scans_wanted = !self.shutting_down() && !self.scan_pending;
         let sweep = match self.lifecycle {
             Lifecycle::Sweeping { until, .. } => Some(until),
+            Lifecycle::Stopping { .. } if !self.grace_spent => self.grace_end,
             Lifecycle::Exited => return None,
             _ => None,
         };
@@ -572,12 +616,7 @@ impl Core {
                     return;
                 }
                 if self.final_sweep {
-                    self.actions.push_back(Action::KillAll(libc::SIGTERM));
-                    self.lifecycle = Lifecycle::Sweeping {
-                        status,
-                        killing: false,
-                        until: now + SWEEP_GRACE,
-                    };
+                    self.sweep(now, status, libc::SIGTERM);
                 } else {
                     self.finish(status);
                 }
@@ -640,6 +679,9 @@ impl Core {
             Lifecycle::Running => {
                 self.lifecycle = Lifecycle::Stopping {
                     status: status.unwrap_or(0),
+                };
+                if self.mode == Mode::Supervise {
+                    self.grace_end = self.stop_grace().map(|g| now + g);
                 }
             }
             Lifecycle::Stopping { status: s } => {

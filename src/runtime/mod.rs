@@ -37,6 +37,8 @@ pub struct RunSpec {
     pub socket: Option<PathBuf>,
     /// Net `-v` minus `-q`, kept for a reload's `log_level`.
     pub verbosity: i32,
+    /// `UPKEEP_STOP_GRACE`.
+    pub stop_grace_override: Option<Duration>,
 }
 
 /// What the control socket's requests need beyond the core.
@@ -105,6 +107,7 @@ pub fn run(spec: RunSpec) -> i32 {
             final_sweep: supervising && std::process::id() == 1,
             debug: log::log_enabled!(log::Level::Debug),
             wall_ms: wall_ms(),
+            stop_grace_override: spec.stop_grace_override,
         },
         Instant::now(),
     );

@@ -342,6 +342,85 @@ fn second_term_kills_at_once() {
     }));
 }
 
+/// A chain whose services ignore TERM: without a grace the stop takes each stop_timeout in
+/// turn (30 s here); with `stop_grace` everything left gets SIGKILL when it is up.
+#[test]
+fn stop_grace_caps_the_whole_ordered_stop() {
+    let chain = |grace: Option<u64>, pid1: bool, env: Option<u64>| {
+        let mut a = svc("a");
+        a.stop_timeout = ms(10_000);
+        let mut b = svc("b");
+        b.after = vec!["a".into()];
+        b.stop_timeout = ms(10_000);
+        let mut c = svc("c");
+        c.after = vec!["b".into()];
+        c.stop_timeout = ms(10_000);
+        let mut cfg = config(vec![a, b, c], Vec::new(), ms(30_000));
+        cfg.settings.stop_grace = grace.map(ms);
+        let mut opts = options(Mode::Supervise, None, cfg);
+        opts.final_sweep = pid1;
+        opts.stop_grace_override = env.map(ms);
+        let mut sim = Sim::with(opts);
+        let pids: Vec<i32> = (0..3).map(|i| sim.pid_of(i)).collect();
+        sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+        sim.run();
+        (sim, pids)
+    };
+    let killed = |acts: &[Action], pid: i32| {
+        acts.contains(&Action::Kill {
+            pid,
+            sig: libc::SIGKILL,
+            group: true,
+        })
+    };
+    // stop_grace = 4s: at 4 s, a (still running, waiting for b) and b (stopping) are killed.
+    let (mut sim, pids) = chain(Some(4000), false, None);
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(4000)));
+    let acts = sim.advance(ms(4000));
+    assert!(killed(&acts, pids[0]) && killed(&acts, pids[1]), "{acts:?}");
+    assert!(
+        sim.log
+            .iter()
+            .any(|l| l == "stop_grace (4s) is up: killing what is left"),
+        "{:#?}",
+        sim.log
+    );
+    // No grace, not PID 1: c's own stop_timeout is the first deadline.
+    let (sim, _) = chain(None, false, None);
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(10_000)));
+    // PID 1 without a setting: 9 s; the environment wins over the config.
+    let (sim, _) = chain(None, true, None);
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(9_000)));
+    let (sim, _) = chain(Some(20_000), false, Some(3_000));
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(3_000)));
+}
+
+/// PID 1's last sweep ends within the grace too: TERM, then KILL and the exit at its end.
+#[test]
+fn the_final_sweep_ends_within_the_grace() {
+    let mut s = svc("a");
+    s.stop_timeout = ms(500);
+    let mut cfg = config(vec![s], Vec::new(), ms(30_000));
+    cfg.settings.stop_grace = Some(ms(1000));
+    let mut opts = options(Mode::Supervise, None, cfg);
+    opts.final_sweep = true;
+    let mut sim = Sim::with(opts);
+    sim.core.handle_event(sim.now, Event::Signal(libc::SIGTERM));
+    sim.run();
+    // The service dies of its TERM at 0.2 s: the sweep's TERM goes out, KILL at 1 s.
+    sim.now += ms(200);
+    sim.die("a", Exit::Signal(libc::SIGTERM));
+    assert!(
+        sim.log.iter().any(|l| l.contains("a stopped")),
+        "{:#?}",
+        sim.log
+    );
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(800)));
+    let acts = sim.advance(ms(800));
+    assert!(acts.contains(&Action::KillAll(libc::SIGKILL)), "{acts:?}");
+    assert_eq!(exit_of(&acts), Some(0), "{acts:?}");
+}
+
 /// LXC stops its init with PWR, systemd-style managers with 37 (SIGRTMIN+3): both stop
 /// everything in order as TERM does; COMMAND would get TERM.
 #[test]

@@ -90,6 +90,7 @@ pub fn options(mode: Mode, main: Option<MainOptions>, config: Config) -> Options
         debug: true,
         // 2026-12-05T14:00:00Z
         wall_ms: 1_796_479_200_000,
+        stop_grace_override: None,
     }
 }
 
