@@ -160,8 +160,14 @@ after = ["db"]
     let status = wait_exit(&mut up.0, Duration::from_secs(8));
     assert_eq!(status.code(), Some(0), "{}", dir.read("log"));
     let log = dir.read("log");
-    assert!(log.contains("stop_grace (1s) is up: killing what is left"), "{log}");
-    assert!(log.contains("web stopping") && !log.contains("db stopping"), "{log}");
+    assert!(
+        log.contains("stop_grace (1s) is up: killing what is left"),
+        "{log}"
+    );
+    assert!(
+        log.contains("web stopping") && !log.contains("db stopping"),
+        "{log}"
+    );
     let out = cmd(BIN)
         .arg("-c")
         .arg(&cfg)

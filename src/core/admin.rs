@@ -682,13 +682,37 @@ impl Core {
         (!failed.is_empty()).then(|| failed.join("; "))
     }
 
+    /// Everything is up: every live service ready (or done, or stopped on request) and
+    /// COMMAND, if any, started; not stopping. What `READY=1` upwards waits for.
+    pub fn is_up(&self) -> bool {
+        !self.shutting_down()
+            && self.main.as_ref().is_none_or(|m| !m.is_pending())
+            && self
+                .services
+                .values()
+                .filter(|s| !s.is_retired())
+                .all(|s| s.lets_others_start())
+    }
+
+    /// A short account for `STATUS=` upwards: how many services are ready, or that upkeep
+    /// is stopping.
+    pub fn summary(&self) -> String {
+        if self.shutting_down() {
+            return "stopping".into();
+        }
+        let live = self.services.values().filter(|s| !s.is_retired());
+        let (ready, total) = live.fold((0, 0), |(r, t), s| {
+            (r + usize::from(s.lets_others_start()), t + 1)
+        });
+        format!("{ready} of {total} services ready")
+    }
+
     /// The seq of service `id`'s network check under way.
     #[cfg(test)]
     pub fn checks_under_way(&self, id: ServiceId) -> Option<u32> {
         self.services.get(&id)?.checks().net_in_flight()
     }
 
-    #[cfg(test)]
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down()
     }

@@ -9,6 +9,7 @@ mod checks;
 mod childlog;
 mod outputs;
 mod single;
+mod upward;
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub struct RunSpec {
 /// What the control socket's requests need beyond the core.
 struct Control {
     server: Option<Server>,
+    /// The manager that started upkeep, told of readiness and the stop (with a config).
+    upwards: Option<upward::Upwards>,
     /// The config file, for reloads; None in single-command mode.
     config_path: Option<PathBuf>,
     verbosity: i32,
@@ -99,6 +102,9 @@ pub fn run(spec: RunSpec) -> i32 {
     };
     enough_open_files(spec.config.services.len());
     let supervising = spec.mode == Mode::Supervise;
+    if supervising {
+        ctl.upwards = upward::Upwards::from_environment(Instant::now());
+    }
     let mut core = Core::new(
         Options {
             mode: spec.mode,
@@ -130,6 +136,9 @@ pub fn run(spec: RunSpec) -> i32 {
             outputs.readable(pipe, &mut core);
         }
         answer_settled(&core, &mut ctl, Instant::now());
+        if let Some(up) = &mut ctl.upwards {
+            up.tell(&core, Instant::now());
+        }
         serve_followers(&mut ctl, &mut outputs);
         let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
         core.set_wall_clock(Instant::now(), wall_ms());
@@ -196,6 +205,7 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
     let supervising = spec.mode == Mode::Supervise;
     let mut ctl = Control {
         server: None,
+        upwards: None,
         config_path: supervising.then(|| spec.config.path.clone()),
         verbosity: spec.verbosity,
     };
@@ -266,6 +276,7 @@ fn wait(
     let deadline = [
         core.poll_timeout(),
         ctl.server.as_ref().and_then(Server::deadline),
+        ctl.upwards.as_ref().and_then(upward::Upwards::deadline),
     ]
     .into_iter()
     .flatten()
