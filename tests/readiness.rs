@@ -301,7 +301,7 @@ restart_delay = "10s"
         &dir,
         "web unhealthy: HTTP 503 Service Unavailable; stopping it, then restarting it (restart 1)",
     );
-    wait_log(&dir, "web stopped: killed by signal TERM");
+    wait_log(&dir, "web stopped (TERM) after");
     let log = log_of(&dir);
     // Two passes, then exactly three failures before the stop.
     assert!(

@@ -367,10 +367,12 @@ impl ServiceRun {
             ) if p == pid => {
                 let uptime = fmt_duration(now.saturating_duration_since(since));
                 self.flush_output(out);
-                out.log(
-                    Level::Info,
-                    format!("{name} stopped: {exit} after {uptime}"),
-                );
+                // Asked to stop, it did: a signal is the way it was told, not a crash.
+                let how = match exit {
+                    Exit::Signal(sig) => format!(" ({})", signame::name(sig)),
+                    Exit::Code(_) => format!(": {exit}"),
+                };
+                out.log(Level::Info, format!("{name} stopped{how} after {uptime}"));
                 self.policy.last_exit = Some(exit);
                 // The stop signal went to the whole group already.
                 self.process = Process::Cleaning {

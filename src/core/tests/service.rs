@@ -421,6 +421,27 @@ fn the_final_sweep_ends_within_the_grace() {
     assert_eq!(exit_of(&acts), Some(0), "{acts:?}");
 }
 
+/// A requested stop reads as one; an unexpected death keeps its "killed by signal" words.
+#[test]
+fn a_requested_stop_is_logged_as_a_stop_not_a_crash() {
+    let mut sim = Sim::new(vec![svc("web"), svc("cron")]);
+    sim.now += ms(1500);
+    sim.kill(1, Exit::Signal(libc::SIGTERM));
+    assert!(
+        sim.log.iter().any(|l| l.starts_with("cron killed by signal TERM after 1.5s")),
+        "{:#?}",
+        sim.log
+    );
+    drop(sim.core.stop(sim.now, &["web".to_string()]));
+    sim.run();
+    sim.die("web", Exit::Signal(libc::SIGTERM));
+    assert!(
+        sim.log.iter().any(|l| l == "web stopped (TERM) after 1.5s"),
+        "{:#?}",
+        sim.log
+    );
+}
+
 /// LXC stops its init with PWR, systemd-style managers with 37 (SIGRTMIN+3): both stop
 /// everything in order as TERM does; COMMAND would get TERM.
 #[test]
