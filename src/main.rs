@@ -115,7 +115,14 @@ fn run(args: cli::RunArgs) -> i32 {
         Some(path) => match load(path) {
             Some(c) => Some(c),
             None => {
-                if args.command.is_empty() && args.config.is_none() {
+                // The usage text is for a wrong command line only: a config that is there
+                // but wrong gets its errors and one line naming it.
+                if path.exists() {
+                    say(&format!(
+                        "upkeep: {} is invalid; not starting",
+                        path.display()
+                    ));
+                } else if args.command.is_empty() && args.config.is_none() {
                     say(&format!(
                         "upkeep: give -c FILE or -- COMMAND\n{}",
                         cli::USAGE

@@ -398,6 +398,44 @@ fn config_errors_exit_2_with_positions() {
     );
 }
 
+/// A broken config at start-up: its errors and one line naming it, exit 2, no usage text
+/// (which reads as "no config found"); a missing default config with nothing else given
+/// still gets the usage.
+#[test]
+fn an_invalid_config_at_start_up_is_named_without_the_usage() {
+    let dir = TempDir::new("broken");
+    let broken = dir.write("upkeep.toml", "[service.a]\ncommand = 5\n");
+    let out = cmd(BIN)
+        .env("UPKEEP_CONFIG", &broken)
+        .env_remove("UPKEEP_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":2:11: service `a` `command`: expected a command"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            "upkeep: {} is invalid; not starting\n",
+            broken.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("give -c FILE") && !err.contains("USAGE") && !err.contains("Usage"),
+        "{err}"
+    );
+    let out = cmd(BIN)
+        .env("UPKEEP_CONFIG", dir.path("nothing-here.toml"))
+        .env_remove("UPKEEP_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give -c FILE or -- COMMAND"));
+}
+
 #[test]
 fn the_example_config_is_valid() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/upkeep.toml");

@@ -428,7 +428,9 @@ fn a_requested_stop_is_logged_as_a_stop_not_a_crash() {
     sim.now += ms(1500);
     sim.kill(1, Exit::Signal(libc::SIGTERM));
     assert!(
-        sim.log.iter().any(|l| l.starts_with("cron killed by signal TERM after 1.5s")),
+        sim.log
+            .iter()
+            .any(|l| l.starts_with("cron killed by signal TERM after 1.5s")),
         "{:#?}",
         sim.log
     );
