@@ -27,6 +27,28 @@ fn the_man_page_lints_clean() {
     clean("mandoc", &["-Tlint", "-W", "warning", page]);
 }
 
+/// Lint passes constructs that render wrong (`.Pq Ql a , Ql b` nests its quotes): every
+/// rendered line opens and closes as many quotes as it has, and none doubles up.
+#[test]
+fn the_man_page_renders_without_stray_quotes() {
+    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/man/upkeep.8");
+    let out = Command::new("mandoc")
+        .args(["-Tutf8", page])
+        .output()
+        .expect("mandoc (scripts/test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // A quoted phrase may wrap onto the next line: count over each paragraph.
+    for paragraph in text.split("\n\n") {
+        let opened = paragraph.matches('\u{2018}').count();
+        let closed = paragraph.matches('\u{2019}').count();
+        assert_eq!(opened, closed, "unbalanced quotes in:\n{paragraph}");
+        assert!(
+            !paragraph.contains("\u{2019}\u{2019}") && !paragraph.contains("\u{2018}\u{2018}"),
+            "doubled quotes in:\n{paragraph}"
+        );
+    }
+}
+
 #[test]
 fn the_rc_script_parses_and_passes_shellcheck() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/freebsd/rc.d/upkeep");
