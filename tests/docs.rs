@@ -55,3 +55,47 @@ fn the_rc_script_parses_and_passes_shellcheck() {
     clean("sh", &["-n", script]);
     clean("shellcheck", &["--shell=sh", script]);
 }
+
+/// Every Containerfile in the README can be pasted as it is: a `#` after an instruction is
+/// not a comment to podman or Docker (`COPY a b # c` copies a file called `#`), and every
+/// `--from` names a stage of the same file or an image (`name:tag`).
+#[test]
+fn the_readmes_containerfiles_can_be_pasted() {
+    let readme = include_str!("../README.md");
+    let mut blocks = 0;
+    let mut rest = readme;
+    while let Some(start) = rest.find("```dockerfile\n") {
+        let body = &rest[start + 14..];
+        let end = body.find("```").expect("the block's end");
+        let block = &body[..end];
+        rest = &body[end..];
+        blocks += 1;
+        let mut stages = Vec::new();
+        for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if line.starts_with('#') {
+                continue;
+            }
+            assert!(
+                !line.contains(" #"),
+                "a trailing comment on an instruction: {line}"
+            );
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words[0] == "FROM"
+                && let Some(at) = words.iter().position(|w| w.eq_ignore_ascii_case("AS"))
+            {
+                stages.push(words[at + 1].to_string());
+            }
+            for w in &words {
+                if let Some(from) = w.strip_prefix("--from=") {
+                    assert!(
+                        stages.iter().any(|s| s == from)
+                            || from.contains(':')
+                            || from.contains('/'),
+                        "--from={from} is neither a stage of this file nor an image: {line}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(blocks >= 2, "the README's Containerfiles were not found");
+}
