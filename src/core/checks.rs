@@ -42,6 +42,8 @@ pub(crate) struct Checks {
     failures: u32,
     last_failure: Option<String>,
     unhealthy: bool,
+    /// A health check has answered since the run became ready: till then it is `pending`.
+    health_answered: bool,
     seq: u32,
     /// The service's own words (`STATUS=` of sd_notify).
     status_text: Option<String>,
@@ -59,6 +61,8 @@ struct Current<'c> {
 pub enum HealthState {
     /// No health check, or none can run now (not running, not ready yet).
     Unchecked,
+    /// Ready, and no health check has answered yet.
+    Pending,
     Healthy,
     Unhealthy,
 }
@@ -67,6 +71,7 @@ impl HealthState {
     pub fn as_str(self) -> &'static str {
         match self {
             HealthState::Unchecked => "-",
+            HealthState::Pending => "pending",
             HealthState::Healthy => "healthy",
             HealthState::Unhealthy => "unhealthy",
         }
@@ -108,6 +113,7 @@ impl Checks {
         match self.ready_since {
             Some(since) => {
                 self.unhealthy = false;
+                self.health_answered = false;
                 self.become_ready(now, cfg);
                 self.ready_since = Some(since);
             }
@@ -271,7 +277,10 @@ impl Checks {
     pub fn health(&self, cfg: &Service, running: bool) -> HealthState {
         match (&cfg.health, self.unhealthy) {
             (Some(_), true) => HealthState::Unhealthy,
-            (Some(_), false) if running && self.is_ready() => HealthState::Healthy,
+            (Some(_), false) if running && self.is_ready() && self.health_answered => {
+                HealthState::Healthy
+            }
+            (Some(_), false) if running && self.is_ready() => HealthState::Pending,
             _ => HealthState::Unchecked,
         }
     }
@@ -328,6 +337,7 @@ impl Checks {
                 Some(Verdict::Ready)
             }
             Ok(()) => {
+                self.health_answered = true;
                 if self.failures > 0 {
                     out.log(
                         Level::Info,
@@ -362,6 +372,7 @@ impl Checks {
             return None;
         };
         let health = cfg.health.as_ref()?;
+        self.health_answered = true;
         self.next_try = Some(next(started, now, health.interval));
         if now.saturating_duration_since(ready_since) < health.start_period {
             out.log(

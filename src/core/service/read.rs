@@ -138,9 +138,17 @@ impl ServiceRun {
     /// What `status` notes of it: its own words (`STATUS=`), else why it is not ready or
     /// not healthy.
     pub fn note(&self) -> Option<String> {
-        match self.checks.status_text() {
-            Some(text) => Some(text.to_string()),
-            None => self.checks.trouble(&self.cfg),
+        match self.process {
+            // Stopped, or done: what an earlier run said or failed at is over.
+            Process::Down => None,
+            // Between runs: why the last one ended, not what went wrong before it.
+            Process::Backoff { .. } | Process::Failed | Process::Dead { .. } => {
+                self.policy.last_exit.map(|e| format!("last run {e}"))
+            }
+            _ => match self.checks.status_text() {
+                Some(text) => Some(text.to_string()),
+                None => self.checks.trouble(&self.cfg),
+            },
         }
     }
 

@@ -146,15 +146,20 @@ fn a_service_never_ready_fails_its_start_and_backs_off() {
 fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
     let mut sim = Sim::new(vec![web_with_health(Duration::ZERO)]);
     let pid = sim.pid_of(0);
-    // Ready at start (no `ready`); the first health check comes an interval later.
+    // Ready at start (no `ready`); the first health check comes an interval later: until
+    // it answers, the health is pending, not healthy.
     assert!(row(&sim.status(), "web").ready);
     assert_eq!(
         row(&sim.status(), "web").health,
-        crate::core::HealthState::Healthy
+        crate::core::HealthState::Pending
     );
     let acts = sim.advance(ms(1000));
     let seq = check_of(&acts, 0).expect("a health check");
     answer(&mut sim, 0, seq, Ok(()));
+    assert_eq!(
+        row(&sim.status(), "web").health,
+        crate::core::HealthState::Healthy
+    );
     for n in 1..=3 {
         let acts = sim.advance(ms(1000));
         let seq = check_of(&acts, 0).expect("a health check");
@@ -187,9 +192,9 @@ fn unhealthy_after_exactly_retries_failures_then_restarted_as_a_quick_death() {
     );
     sim.reap(pid, Exit::Signal(libc::SIGTERM));
     sim.until_running(0);
-    // A new run starts healthy again, with its restart counted.
+    // A new run starts afresh (pending until its first check), with its restart counted.
     let rows = sim.status();
-    assert_eq!(row(&rows, "web").health, crate::core::HealthState::Healthy);
+    assert_eq!(row(&rows, "web").health, crate::core::HealthState::Pending);
     assert_eq!(row(&rows, "web").restarts, 1);
 }
 
@@ -395,4 +400,31 @@ fn reload_adding_a_health_check_applies_it_without_a_restart() {
     assert_eq!(sim.pid_of(0), pid);
     let acts = sim.advance(ms(1000));
     assert!(check_of(&acts, 0).is_some(), "{acts:?}");
+}
+
+/// What `status` notes follows the service's state: a crash loop shows why the last run
+/// ended, not the readiness failure of a run before it; a stop clears the note.
+#[test]
+fn the_note_tells_the_last_exit_in_backoff_and_nothing_once_stopped() {
+    let mut sim = Sim::new(vec![db()]);
+    let acts = sim.advance(ms(0));
+    let seq = check_of(&acts, 0).or_else(|| sim.core.checks_under_way(sid(0)));
+    answer(&mut sim, 0, seq.expect("a try"), Err("connection refused"));
+    assert_eq!(
+        row(&sim.status(), "db").note.as_deref(),
+        Some("not ready: connection refused")
+    );
+    sim.now += ms(50);
+    sim.kill(0, Exit::Code(1));
+    assert_eq!(row(&sim.status(), "db").status, Status::Backoff);
+    assert_eq!(
+        row(&sim.status(), "db").note.as_deref(),
+        Some("last run exited with status 1")
+    );
+    sim.until_running(0);
+    drop(sim.core.stop(sim.now, &["db".to_string()]));
+    sim.run();
+    sim.die("db", Exit::Signal(libc::SIGTERM));
+    assert_eq!(row(&sim.status(), "db").status, Status::Stopped);
+    assert_eq!(row(&sim.status(), "db").note, None);
 }
