@@ -77,11 +77,13 @@ def svlogd_config(logdir):
         f.write("s10000000\nn5\n")
 
 
-def upkeep(name, output, gen_cpu):
+def upkeep(name, output, gen_cpu, log_format="text"):
     d = fresh(name)
     held = os.path.join(d, "held")
     cfg = os.path.join(d, "upkeep.toml")
     with open(cfg, "w") as f:
+        # Every line through upkeep's stderr, as the peers' one log; in `log_format`.
+        f.write(f'[supervisor]\nlog_streams = "stderr"\nlog_format = "{log_format}"\n')
         f.write(f'[service.gen]\ncommand = ["{LINES}", "{N}", "{held}"]\n'
                 'restart = "never"\ncritical = true\n')
         if output == "file":
@@ -142,6 +144,8 @@ def main():
     kinds = {
         "upkeep, output = FILE": lambda: upkeep("upkeep-file", "file", gen_cpu),
         "upkeep, output = \"log\" (stderr a pipe)": lambda: upkeep("upkeep-log", "log", gen_cpu),
+        "upkeep, output = \"log\", log_format = \"json\"":
+            lambda: upkeep("upkeep-json", "log", gen_cpu, "json"),
         "s6-log (T, s10000000 n5)": lambda: peer("s6-log", ["s6-log", "n5", "s10000000", "T"]),
         "svlogd -tt (s10000000 n5)": lambda: peer("svlogd", ["svlogd", "-tt"], svlogd_config),
         "multilog (t s10000000 n5)": lambda: peer("multilog", ["multilog", "t", "s10000000", "n5"]),

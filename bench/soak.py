@@ -96,7 +96,7 @@ def main():
     live = f"{ROOT}/upkeep.toml"
     shutil.copy(cfgs[0], live)
     log = open(f"{ROOT}/log", "wb")
-    up = subprocess.Popen([UPKEEP, "-c", live], stderr=log, stdin=subprocess.DEVNULL)
+    up = subprocess.Popen([UPKEEP, "-c", live], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     rng = random.Random(1)
     for _ in range(200):
         if os.path.exists(SOCK):

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::LevelFilter;
 
-use crate::config::LogTarget;
+use crate::config::{LogFormat, LogStreams, LogTarget};
 use crate::core::output::{Outbox, escape_into, escape_line};
 use crate::os::platform;
 
@@ -60,7 +60,42 @@ pub fn set_level(verbosity: i32, configured: Option<LevelFilter>) {
     log::set_max_level(level(verbosity, configured));
 }
 
-pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&LogTarget>) {
+/// How lines look and where a service's stdout lines go: the config's `log_format`,
+/// `log_timestamps` and `log_streams`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub format: LogFormat,
+    pub timestamps: bool,
+    pub streams: LogStreams,
+}
+
+impl Style {
+    /// The config's choice.
+    pub fn of(settings: &crate::config::Settings) -> Style {
+        Style {
+            format: settings.log_format,
+            timestamps: settings.log_timestamps,
+            streams: settings.log_streams,
+        }
+    }
+}
+
+impl Default for Style {
+    fn default() -> Style {
+        Style {
+            format: LogFormat::Text,
+            timestamps: true,
+            streams: LogStreams::Split,
+        }
+    }
+}
+
+pub fn init(
+    verbosity: i32,
+    configured: Option<LevelFilter>,
+    target: Option<&LogTarget>,
+    style: Style,
+) {
     let mut problem = None;
     let mut syslog_awaited = None;
     let dest = match target {
@@ -95,12 +130,19 @@ pub fn init(verbosity: i32, configured: Option<LevelFilter>, target: Option<&Log
         }
         Some(LogTarget::Stderr) | None => stderr_dest(),
     };
+    // Split streams: with the log on stderr, services' stdout lines go to upkeep's stdout,
+    // as `docker logs` and Kubernetes keep the two apart.
+    let on_stderr = matches!(target, Some(LogTarget::Stderr) | None);
+    let stdout = (on_stderr && style.streams == LogStreams::Split)
+        .then(|| output_dest(1))
+        .flatten()
+        .map(Channel::new);
     if let Ok(mut sink) = SINK.lock() {
         *sink = Some(Sink {
-            dest,
-            outbox: Outbox::default(),
+            main: Channel::new(dest),
+            stdout,
+            style,
             line: Vec::with_capacity(256),
-            would_block: false,
             syslog_awaited,
         });
     }
@@ -124,7 +166,10 @@ pub fn service_line(name: &str, stderr: bool, line: &[u8]) {
 pub fn blocked_fd() -> Option<OwnedFd> {
     let mut fd = None;
     with_sink(|sink| {
-        if let (true, Dest::Fd { fd: f, .. }) = (sink.would_block, &sink.dest) {
+        let blocked = std::iter::once(&sink.main)
+            .chain(sink.stdout.as_ref())
+            .find(|c| c.would_block);
+        if let Some(Dest::Fd { fd: f, .. }) = blocked.map(|c| &c.dest) {
             fd = platform::dup_cloexec(f).ok();
         }
     });
@@ -204,102 +249,52 @@ const SYSLOG_RETRY: Duration = Duration::from_secs(1);
 
 /// stderr as the log's destination, without letting a stalled reader stall upkeep.
 fn stderr_dest() -> Dest {
-    match platform::nonblocking_stderr() {
-        Ok((fd, socket)) => Dest::Fd { fd, socket },
-        // Nothing better: a duplicate of fd 2, written as it is.
-        Err(_) => match platform::dup_cloexec(std::io::stderr()) {
-            Ok(fd) => Dest::Fd { fd, socket: false },
-            Err(_) => Dest::Syslog { tag: None },
-        },
+    output_dest(2).unwrap_or(Dest::Syslog { tag: None })
+}
+
+/// Descriptor 1 or 2 as a destination: a non-blocking description of it when it is a pipe
+/// or a terminal, else a duplicate written as it is; None if it is not open.
+fn output_dest(which: i32) -> Option<Dest> {
+    match platform::nonblocking_output(which) {
+        Ok((fd, socket)) => Some(Dest::Fd { fd, socket }),
+        Err(_) => {
+            // SAFETY: 1 and 2 are borrowed only for the dup; an unopened one fails it.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(which) };
+            let fd = platform::dup_cloexec(borrowed).ok()?;
+            Some(Dest::Fd { fd, socket: false })
+        }
     }
 }
 
 struct Sink {
-    dest: Dest,
-    outbox: Outbox,
+    /// Where upkeep's own lines go, and services' lines unless split off.
+    main: Channel,
+    /// Services' stdout lines, with split streams on stderr.
+    stdout: Option<Channel>,
+    style: Style,
     /// The line being formatted, kept to reuse its allocation.
     line: Vec<u8>,
-    /// The last write stopped at EAGAIN: poll for POLLOUT. (A file that fails, full or
-    /// broken, is simply tried again at the next line: poll would always call it ready.)
-    would_block: bool,
     /// `log = "syslog"` with no syslogd yet (a jail's init starts before it): when to look
     /// for its socket again.
     syslog_awaited: Option<Instant>,
 }
 
-impl Sink {
-    /// Like libc's connectlog(), which tries again at each message: once syslogd's socket
-    /// is there, what stderr still holds is written and the log moves to syslog.
-    fn retry_syslog(&mut self) {
-        let Some(due) = self.syslog_awaited else {
-            return;
-        };
-        let now = Instant::now();
-        if now < due {
-            return;
-        }
-        self.syslog_awaited = Some(now + SYSLOG_RETRY);
-        let Some(dest) = open_syslog() else {
-            return;
-        };
-        self.flush();
-        let left = self.outbox.pending().len();
-        self.syslog_awaited = None;
-        self.dest = dest;
-        self.outbox = Outbox::default();
-        self.would_block = false;
-        let mut text = format!("syslog socket at {SYSLOG_SOCKET} is there: logging to syslog");
-        if left > 0 {
-            text.push_str(&format!(
-                " ({left} bytes stderr would not take were dropped)"
-            ));
-        }
-        self.upkeep_line(log::Level::Info, &format_args!("{text}"));
-    }
+/// A destination and what waits for it.
+struct Channel {
+    dest: Dest,
+    outbox: Outbox,
+    /// The last write stopped at EAGAIN: poll for POLLOUT. (A file that fails, full or
+    /// broken, is simply tried again at the next line: poll would always call it ready.)
+    would_block: bool,
+}
 
-    fn upkeep_line(&mut self, level: log::Level, args: &std::fmt::Arguments) {
-        self.retry_syslog();
-        if let Dest::Syslog { tag } = &mut self.dest {
-            let text = args.to_string();
-            syslog(tag, None, level_priority(level), text.as_bytes());
-            return;
+impl Channel {
+    fn new(dest: Dest) -> Channel {
+        Channel {
+            dest,
+            outbox: Outbox::default(),
+            would_block: false,
         }
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        stamp(&mut line);
-        let _ = write!(line, " upkeep: {args}");
-        line.push(b'\n');
-        self.queue("upkeep", &line);
-        self.line = line;
-    }
-
-    fn service_line(&mut self, name: &str, stderr: bool, text: &[u8]) {
-        self.retry_syslog();
-        if let Dest::Syslog { tag } = &mut self.dest {
-            let priority = if stderr {
-                libc::LOG_WARNING
-            } else {
-                libc::LOG_INFO
-            };
-            syslog(tag, Some(name), priority, &escape_line(text));
-            return;
-        }
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        stamp(&mut line);
-        line.push(b' ');
-        line.extend_from_slice(name.as_bytes());
-        line.extend_from_slice(if stderr { b"[stderr]: " } else { b": " });
-        escape_into(&mut line, text);
-        line.push(b'\n');
-        // Written by the caller's `flush`, once per read rather than once per line.
-        self.outbox.push(name, &line, drop_notice);
-        self.line = line;
-    }
-
-    fn queue(&mut self, source: &str, line: &[u8]) {
-        self.outbox.push(source, line, drop_notice);
-        self.flush();
     }
 
     fn flush(&mut self) {
@@ -331,6 +326,205 @@ impl Sink {
             }
         }
     }
+}
+
+impl Sink {
+    /// Like libc's connectlog(), which tries again at each message: once syslogd's socket
+    /// is there, what stderr still holds is written and the log moves to syslog.
+    fn retry_syslog(&mut self) {
+        let Some(due) = self.syslog_awaited else {
+            return;
+        };
+        let now = Instant::now();
+        if now < due {
+            return;
+        }
+        self.syslog_awaited = Some(now + SYSLOG_RETRY);
+        let Some(dest) = open_syslog() else {
+            return;
+        };
+        self.flush();
+        let left = self.main.outbox.pending().len();
+        self.syslog_awaited = None;
+        self.main = Channel::new(dest);
+        self.stdout = None;
+        let mut text = format!("syslog socket at {SYSLOG_SOCKET} is there: logging to syslog");
+        if left > 0 {
+            text.push_str(&format!(
+                " ({left} bytes stderr would not take were dropped)"
+            ));
+        }
+        self.upkeep_line(log::Level::Info, &format_args!("{text}"));
+    }
+
+    fn upkeep_line(&mut self, level: log::Level, args: &std::fmt::Arguments) {
+        self.retry_syslog();
+        if let Dest::Syslog { tag } = &mut self.main.dest {
+            let text = args.to_string();
+            syslog(tag, None, level_priority(level), text.as_bytes());
+            return;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let text = args.to_string();
+        render(
+            &mut line,
+            self.style,
+            level_word(level),
+            "upkeep",
+            None,
+            text.as_bytes(),
+        );
+        self.main.outbox.push("upkeep", &line, drop_notice);
+        self.main.flush();
+        self.line = line;
+    }
+
+    fn service_line(&mut self, name: &str, stderr: bool, text: &[u8]) {
+        self.retry_syslog();
+        if let Dest::Syslog { tag } = &mut self.main.dest {
+            let priority = if stderr {
+                libc::LOG_WARNING
+            } else {
+                libc::LOG_INFO
+            };
+            syslog(tag, Some(name), priority, &escape_line(text));
+            return;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let level = if stderr { "warn" } else { "info" };
+        render(&mut line, self.style, level, name, Some(stderr), text);
+        let channel = match &mut self.stdout {
+            Some(out) if !stderr => out,
+            _ => &mut self.main,
+        };
+        // Written by the caller's `flush`, once per read rather than once per line.
+        channel.outbox.push(name, &line, drop_notice);
+        self.line = line;
+    }
+
+    fn flush(&mut self) {
+        self.main.flush();
+        if let Some(out) = &mut self.stdout {
+            out.flush();
+        }
+    }
+}
+
+fn level_word(level: log::Level) -> &'static str {
+    match level {
+        log::Level::Error => "error",
+        log::Level::Warn => "warn",
+        log::Level::Info => "info",
+        log::Level::Debug => "debug",
+        log::Level::Trace => "trace",
+    }
+}
+
+/// One log line in `style`: an upkeep line (`stream` None) or a service's (false: stdout,
+/// true: stderr). Text: `[TIME ]NAME[[stderr]]: MSG`; json: one object with the keys
+/// time, level, name, stream, msg in that order; logfmt: the same as key=value pairs.
+/// Control characters are escaped in every format, bytes that are not UTF-8 become U+FFFD
+/// in json and logfmt.
+pub fn render(
+    out: &mut Vec<u8>,
+    style: Style,
+    level: &str,
+    name: &str,
+    stream: Option<bool>,
+    msg: &[u8],
+) {
+    let stream_word = stream.map(|e| if e { "stderr" } else { "stdout" });
+    match style.format {
+        LogFormat::Text => {
+            if style.timestamps {
+                stamp(out);
+                out.push(b' ');
+            }
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(if stream == Some(true) {
+                b"[stderr]: "
+            } else {
+                b": "
+            });
+            escape_into(out, msg);
+        }
+        LogFormat::Json => {
+            out.push(b'{');
+            if style.timestamps {
+                out.extend_from_slice(b"\"time\":\"");
+                stamp(out);
+                out.extend_from_slice(b"\",");
+            }
+            let _ = write!(out, "\"level\":\"{level}\",\"name\":");
+            json_string(out, name.as_bytes());
+            if let Some(s) = stream_word {
+                let _ = write!(out, ",\"stream\":\"{s}\"");
+            }
+            out.extend_from_slice(b",\"msg\":");
+            json_string(out, msg);
+            out.push(b'}');
+        }
+        LogFormat::Logfmt => {
+            if style.timestamps {
+                out.extend_from_slice(b"time=");
+                stamp(out);
+                out.push(b' ');
+            }
+            let _ = write!(out, "level={level} name=");
+            logfmt_value(out, name.as_bytes());
+            if let Some(s) = stream_word {
+                let _ = write!(out, " stream={s}");
+            }
+            out.extend_from_slice(b" msg=");
+            logfmt_value(out, msg);
+        }
+    }
+    out.push(b'\n');
+}
+
+/// A JSON string: quotes, backslashes and control characters escaped; not UTF-8: U+FFFD.
+fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+    out.push(b'"');
+    for c in text.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// A logfmt value: as it is, or quoted when it is empty or holds a space, `"` or `=`;
+/// control characters escaped as in the text format, not UTF-8: U+FFFD.
+fn logfmt_value(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut escaped = Vec::with_capacity(bytes.len());
+    escape_into(&mut escaped, bytes);
+    let text = String::from_utf8_lossy(&escaped);
+    if !text.is_empty() && !text.contains([' ', '"', '=']) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push(b'\\');
+        }
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+    out.push(b'"');
 }
 
 /// "2026-11-23T19:40:00.123Z upkeep: dropped 12 lines of web\n"
@@ -442,5 +636,48 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.len(), "2026-11-23T19:40:00.123Z".len(), "{text}");
         assert!(text.ends_with('Z') && text.as_bytes()[10] == b'T', "{text}");
+    }
+
+    #[test]
+    fn the_three_formats_render_one_line_each() {
+        let style = |format| Style {
+            format,
+            timestamps: false,
+            streams: LogStreams::Split,
+        };
+        let line = |format, stream, msg: &[u8]| {
+            let mut out = Vec::new();
+            render(&mut out, style(format), "warn", "web", stream, msg);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            line(LogFormat::Text, Some(true), b"a\x1bb"),
+            "web[stderr]: a\\x1bb\n"
+        );
+        assert_eq!(line(LogFormat::Text, None, b"up"), "web: up\n");
+        assert_eq!(
+            line(LogFormat::Json, Some(false), b"q\"\\\t\x01\xff"),
+            "{\"level\":\"warn\",\"name\":\"web\",\"stream\":\"stdout\",\"msg\":\"q\\\"\\\\\\t\\u0001\u{fffd}\"}\n"
+        );
+        assert_eq!(
+            line(LogFormat::Logfmt, None, b"a=b \"c\""),
+            "level=warn name=web msg=\"a=b \\\"c\\\"\"\n"
+        );
+        assert_eq!(
+            line(LogFormat::Logfmt, None, b""),
+            "level=warn name=web msg=\"\"\n"
+        );
+        assert_eq!(
+            line(LogFormat::Logfmt, None, b"plain"),
+            "level=warn name=web msg=plain\n"
+        );
+        let mut out = Vec::new();
+        let stamped = Style {
+            timestamps: true,
+            ..style(LogFormat::Json)
+        };
+        render(&mut out, stamped, "info", "upkeep", None, b"x");
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["time"].as_str().map(str::len), Some(STAMP_LEN));
     }
 }

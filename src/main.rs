@@ -91,6 +91,7 @@ fn scan(config: Option<PathBuf>) -> i32 {
         0,
         config.settings.log_level,
         Some(&config::LogTarget::Stdout),
+        logging::Style::of(&config.settings),
     );
     runtime::run(runtime::RunSpec {
         mode: core::Mode::ScanOnce,
@@ -137,6 +138,10 @@ fn run(args: cli::RunArgs) -> i32 {
         args.verbosity,
         config.as_ref().and_then(|c| c.settings.log_level),
         config.as_ref().map(|c| &c.settings.log),
+        config
+            .as_ref()
+            .map(|c| logging::Style::of(&c.settings))
+            .unwrap_or_default(),
     );
     let main = args.command.first().map(|first| core::MainOptions {
         name: first.to_string_lossy().into_owned(),

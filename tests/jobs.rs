@@ -17,7 +17,15 @@ fn run_with(dir: &TempDir, config: &str, command: &[&str]) -> (i32, String) {
         args.push("--");
         args.extend_from_slice(command);
     }
-    run(&args)
+    // Services' stdout lines are on upkeep's stdout (split streams): both into one file.
+    let mut child = cmd(BIN)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .log_to(&dir.path("log"))
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(20));
+    (status.code().unwrap_or(-1), dir.read("log"))
 }
 
 #[test]

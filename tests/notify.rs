@@ -34,7 +34,7 @@ fn upkeep(dir: &TempDir, config: &str, notify: &str, extra_env: &[(&str, &str)])
         .env("NOTIFY_SOCKET", notify)
         .env_remove("UPKEEP_LOG")
         .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap());
+        .log_to(&dir.path("log"));
     for (k, v) in extra_env {
         c.env(k, v);
     }

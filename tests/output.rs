@@ -296,7 +296,7 @@ output = "{small}/web.log"
         .env_remove("UPKEEP_LOG")
         .env_remove("UPKEEP_SOCKET")
         .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .log_to(&dir.path("log"))
         .spawn()
         .unwrap();
     let _up = Running(child);
@@ -319,4 +319,94 @@ output = "{small}/web.log"
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// `log_format = "json"`: every line of upkeep's and of its services is one JSON object
+/// with its keys in order; split streams put a service's stdout lines on upkeep's stdout;
+/// `log_timestamps = false` leaves the time out; logfmt quotes what needs it.
+#[test]
+fn json_and_logfmt_lines_and_split_streams() {
+    let config = |format: &str, timestamps: bool| {
+        format!(
+            "[supervisor]\nlog_format = \"{format}\"\nlog_timestamps = {timestamps}\n\
+             [service.web]\ncommand = \"echo 'say \\\"hi\\\" = 1'; printf 'bad \\\\377\\\\n' >&2; sleep 1000\"\n"
+        )
+    };
+    let dir = TempDir::new("json");
+    let cfg = dir.write("upkeep.toml", &config("json", true));
+    let mut up = Running(
+        cmd(BIN)
+            .arg("-c")
+            .arg(&cfg)
+            .env_remove("UPKEEP_LOG")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path("out")).unwrap())
+            .stderr(std::fs::File::create(dir.path("err")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(wait_for(Duration::from_secs(10), || dir
+        .read("out")
+        .contains("hi")));
+    assert!(wait_for(Duration::from_secs(10), || dir
+        .read("err")
+        .contains("bad")));
+    kill(up.0.id() as i32, libc::SIGTERM);
+    wait_exit(&mut up.0, Duration::from_secs(10));
+    let out = dir.read("out");
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(line["name"], "web");
+    assert_eq!(line["stream"], "stdout");
+    assert_eq!(line["level"], "info");
+    assert_eq!(line["msg"], "say \"hi\" = 1");
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with("{\"time\":\"20") && first.contains("Z\",\"level\""),
+        "{first}"
+    );
+    let err = dir.read("err");
+    let mut upkeep_lines = 0;
+    for l in err.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"));
+        if v["name"] == "upkeep" {
+            upkeep_lines += 1;
+            assert!(v.get("stream").is_none(), "{l}");
+        } else {
+            assert_eq!(
+                (&v["name"], &v["stream"], &v["msg"]),
+                (&"web".into(), &"stderr".into(), &"bad \u{fffd}".into()),
+                "{l}"
+            );
+        }
+    }
+    assert!(upkeep_lines >= 3, "{err}");
+    assert!(err.contains("\"msg\":\"web started, pid "), "{err}");
+
+    let dir = TempDir::new("logfmt");
+    let cfg = dir.write("upkeep.toml", &config("logfmt", false));
+    let mut up = Running(
+        cmd(BIN)
+            .arg("-c")
+            .arg(&cfg)
+            .env_remove("UPKEEP_LOG")
+            .stdin(Stdio::null())
+            .log_to(&dir.path("log"))
+            .spawn()
+            .unwrap(),
+    );
+    assert!(wait_for(Duration::from_secs(10), || dir
+        .read("log")
+        .contains("hi")));
+    kill(up.0.id() as i32, libc::SIGTERM);
+    wait_exit(&mut up.0, Duration::from_secs(10));
+    let log = dir.read("log");
+    assert!(
+        log.contains("level=info name=web stream=stdout msg=\"say \\\"hi\\\" = 1\"\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("level=info name=upkeep msg=\"web started, pid "),
+        "{log}"
+    );
+    assert!(!log.contains("time="), "{log}");
 }

@@ -17,7 +17,7 @@ fn start(dir: &TempDir, config: &str, extra: &[&str]) -> Running {
         .args(extra)
         .env_remove("UPKEEP_LOG")
         .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .log_to(&dir.path("log"))
         .spawn()
         .unwrap();
     Running(child)
@@ -150,7 +150,7 @@ after = ["db"]
             .env("UPKEEP_STOP_GRACE", "1s")
             .env_remove("UPKEEP_LOG")
             .stdin(Stdio::null())
-            .stderr(std::fs::File::create(dir.path("log")).unwrap())
+            .log_to(&dir.path("log"))
             .spawn()
             .unwrap(),
     );

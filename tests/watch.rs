@@ -77,7 +77,7 @@ fn a_killed_daemon_is_started_again_by_the_resident_watch() {
         cmd(BIN)
             .args(["-c", cfg.to_str().unwrap()])
             .env_remove("UPKEEP_LOG")
-            .stderr(std::fs::File::create(dir.path("log")).unwrap())
+            .log_to(&dir.path("log"))
             .spawn()
             .unwrap(),
     );
@@ -198,7 +198,7 @@ fn run_for(dir: &TempDir, config: &str, secs: f64) -> String {
             .arg("-c")
             .arg(dir.write("upkeep.toml", config))
             .env_remove("UPKEEP_LOG")
-            .stderr(std::fs::File::create(dir.path("log")).unwrap())
+            .log_to(&dir.path("log"))
             .spawn()
             .unwrap(),
     );

@@ -14,7 +14,8 @@ use super::checks::{parse_health, parse_ready};
 use super::expand::{merge_env, parse_env_file};
 use super::fields::{Checker, Fields, span_of, table_span};
 use super::{
-    AfterList, ConfigError, LogTarget, Output, Restart, Service, ServiceType, Settings, Watch,
+    AfterList, ConfigError, LogFormat, LogStreams, LogTarget, Output, Restart, Service,
+    ServiceType, Settings, Watch,
 };
 use crate::schedule::{Cron, Schedule, Spec, Zone, zone::zoneinfo_dir};
 
@@ -118,6 +119,26 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
     key("stop_grace", None, |f, k, s| {
         s.stop_grace = f.positive_duration(k)
     }),
+    key("log_format", Some("\"text\""), |f, k, s| {
+        let Some(word) = f.string(k) else { return };
+        s.log_format = match word.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            "logfmt" => LogFormat::Logfmt,
+            _ => return f.invalid(k, format!("{word:?} is not one of text, json, logfmt")),
+        };
+    }),
+    key("log_timestamps", Some("true"), |f, k, s| {
+        set(&mut s.log_timestamps, f.boolean(k));
+    }),
+    key("log_streams", Some("\"split\""), |f, k, s| {
+        let Some(word) = f.string(k) else { return };
+        s.log_streams = match word.as_str() {
+            "split" => LogStreams::Split,
+            "stderr" => LogStreams::Stderr,
+            _ => return f.invalid(k, format!("{word:?} is not one of split, stderr")),
+        };
+    }),
 ];
 
 /// The settings when there is no `[supervisor]` table, or a key is left out.
@@ -130,6 +151,9 @@ pub fn default_settings() -> Settings {
         include: Vec::new(),
         env: Vec::new(),
         stop_grace: None,
+        log_format: LogFormat::Text,
+        log_timestamps: false,
+        log_streams: LogStreams::Split,
     };
     with_defaults(SUPERVISOR_KEYS, "[supervisor]", blank)
 }

@@ -73,6 +73,26 @@ pub struct Settings {
     pub env: Vec<(String, String)>,
     /// The whole ordered stop ends within this (SIGKILL for what is left).
     pub stop_grace: Option<Duration>,
+    /// How log lines are written, whatever their destination (syslog aside).
+    pub log_format: LogFormat,
+    pub log_timestamps: bool,
+    /// Services' stdout lines on upkeep's stdout (split), or everything on stderr.
+    pub log_streams: LogStreams,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+    Logfmt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogStreams {
+    #[default]
+    Split,
+    Stderr,
 }
 
 /// `type`: runs for good, or runs to completion.

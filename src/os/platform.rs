@@ -105,17 +105,21 @@ pub fn release_free_memory() {
 /// with MSG_DONTWAIT (the bool). Refused for a regular file, which never blocks and whose
 /// offset a second description would not share.
 pub fn nonblocking_stderr() -> io::Result<(OwnedFd, bool)> {
-    let mode = nix::sys::stat::fstat(std::io::stderr())
-        .map_err(io::Error::from)?
-        .st_mode
-        & libc::S_IFMT;
+    nonblocking_output(2)
+}
+
+/// The same for descriptor 1 or 2 (`which`).
+pub fn nonblocking_output(which: i32) -> io::Result<(OwnedFd, bool)> {
+    // SAFETY: borrowed for these calls only; an unopened descriptor fails fstat.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(which) };
+    let mode = nix::sys::stat::fstat(fd).map_err(io::Error::from)?.st_mode & libc::S_IFMT;
     if mode == libc::S_IFSOCK {
-        return dup_cloexec(std::io::stderr()).map(|fd| (fd, true));
+        return dup_cloexec(fd).map(|fd| (fd, true));
     }
     if mode != libc::S_IFIFO && mode != libc::S_IFCHR {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    imp::reopen_nonblocking(2).map(|fd| (fd, false))
+    imp::reopen_nonblocking(which).map(|fd| (fd, false))
 }
 
 /// A close-on-exec duplicate of `fd`.

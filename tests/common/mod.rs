@@ -240,7 +240,7 @@ pub fn spawn_logged(dir: &TempDir, config: &Path, wrapper: &[&str]) -> Running {
         .env_remove("UPKEEP_SOCKET")
         .env("TMPDIR", &dir.0)
         .stdin(Stdio::null())
-        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .log_to(&dir.path("log"))
         .spawn()
         .unwrap();
     Running(child)
@@ -299,4 +299,17 @@ pub fn client_on_socket(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
 pub fn position(text: &str, needle: &str) -> usize {
     text.find(needle)
         .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
+}
+
+/// Both of upkeep's streams into one file: services' stdout lines go to upkeep's stdout
+/// (split streams, the default), everything else to its stderr.
+pub trait LogTo {
+    fn log_to(&mut self, path: &std::path::Path) -> &mut Self;
+}
+
+impl LogTo for Command {
+    fn log_to(&mut self, path: &std::path::Path) -> &mut Self {
+        let file = std::fs::File::create(path).unwrap();
+        self.stdout(file.try_clone().unwrap()).stderr(file)
+    }
 }
