@@ -371,3 +371,36 @@ fn the_kubernetes_pod_serves_once_its_probes_pass() {
     let out = podman(&["healthcheck", "run", &container]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// A three-level chain whose services ignore TERM, each with a 10 s stop_timeout: without a
+/// grace the ordered stop would take 30 s and podman would SIGKILL the container at 5 s
+/// (137). With `stop_grace = "4s"` upkeep ends the stop itself: exit 0, in order.
+#[test]
+fn podman_stop_within_its_timeout_thanks_to_stop_grace() {
+    let dir = TempDir::new("grace-ctr");
+    let stubborn = "trap '' TERM; while :; do sleep 1; done";
+    dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\nstop_grace = \"4s\"\n\
+             [service.db]\ncommand = \"{stubborn}\"\nstop_timeout = \"10s\"\n\
+             [service.app]\ncommand = \"{stubborn}\"\nstop_timeout = \"10s\"\nafter = [\"db\"]\n\
+             [service.web]\ncommand = \"{stubborn}\"\nstop_timeout = \"10s\"\nafter = [\"app\"]\n"
+        ),
+    );
+    let volume = format!("{}:/cfg:ro", dir.0.display());
+    let c = Container::run(DEMO, &["-v", &volume, DEMO, "-c", "/cfg/upkeep.toml"]);
+    assert!(wait_for(Duration::from_secs(10), || c
+        .logs()
+        .contains("web started")));
+    let took = c.stop(5);
+    assert!(took < Duration::from_secs(5), "podman stop took {took:?}");
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    let logs = c.logs();
+    assert!(
+        logs.contains("stop_grace (4s) is up: killing what is left"),
+        "{logs}"
+    );
+    assert!(logs.contains("web stopping"), "{logs}");
+    assert!(logs.contains("exiting with status 0"), "{logs}");
+}
