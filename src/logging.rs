@@ -155,6 +155,13 @@ pub fn init(
     }
 }
 
+/// An upkeep line that is an event of a service's: json and logfmt add its fields.
+pub fn event(level: log::Level, text: &str, fields: &crate::core::EventFields) {
+    if level <= log::max_level() {
+        with_sink(|sink| sink.event_line(level, text, fields));
+    }
+}
+
 /// One line of a service's output, from its stdout or its stderr, to the log's destination;
 /// queued: `flush` writes what a read brought, in as few writes as the destination allows.
 pub fn service_line(name: &str, stderr: bool, line: &[u8]) {
@@ -358,22 +365,52 @@ impl Sink {
     }
 
     fn upkeep_line(&mut self, level: log::Level, args: &std::fmt::Arguments) {
+        self.own_line(level, &args.to_string(), &[]);
+    }
+
+    fn event_line(&mut self, level: log::Level, text: &str, fields: &crate::core::EventFields) {
+        use crate::types::Exit;
+        let mut extra: Vec<(&str, Field)> = vec![
+            ("event", Field::Text(fields.event)),
+            ("service", Field::Text(&fields.service)),
+        ];
+        extra.extend(fields.pid.map(|p| ("pid", Field::Number(i64::from(p)))));
+        match fields.exit {
+            Some(Exit::Code(c)) => extra.push(("code", Field::Number(i64::from(c)))),
+            Some(Exit::Signal(n)) => {
+                extra.push(("signal", Field::Owned(crate::types::signame::name(n))));
+            }
+            None => {}
+        }
+        let uptime = fields
+            .uptime_ms
+            .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        extra.extend(uptime.map(|ms| ("uptime_ms", Field::Number(ms))));
+        extra.extend(
+            fields
+                .restart
+                .map(|r| ("restart", Field::Number(i64::from(r)))),
+        );
+        self.own_line(level, text, &extra);
+    }
+
+    fn own_line(&mut self, level: log::Level, text: &str, extra: &[(&str, Field)]) {
         self.retry_syslog();
         if let Dest::Syslog { tag } = &mut self.main.dest {
-            let text = args.to_string();
             syslog(tag, None, level_priority(level), text.as_bytes());
             return;
         }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        let text = args.to_string();
-        render(
+        let word = level_word(level);
+        render_with(
             &mut line,
             self.style,
-            level_word(level),
+            word,
             "upkeep",
             None,
             text.as_bytes(),
+            extra,
         );
         self.main.outbox.push("upkeep", &line, drop_notice);
         self.main.flush();
@@ -435,6 +472,26 @@ pub fn render(
     stream: Option<bool>,
     msg: &[u8],
 ) {
+    render_with(out, style, level, name, stream, msg, &[]);
+}
+
+/// A value an event line carries after its msg (json and logfmt only).
+pub enum Field<'a> {
+    Text(&'a str),
+    Owned(String),
+    Number(i64),
+}
+
+/// `render`, with an event's fields after the msg in json and logfmt.
+pub fn render_with(
+    out: &mut Vec<u8>,
+    style: Style,
+    level: &str,
+    name: &str,
+    stream: Option<bool>,
+    msg: &[u8],
+    extra: &[(&str, Field)],
+) {
     let stream_word = stream.map(|e| if e { "stderr" } else { "stdout" });
     match style.format {
         LogFormat::Text => {
@@ -464,6 +521,16 @@ pub fn render(
             }
             out.extend_from_slice(b",\"msg\":");
             json_string(out, msg);
+            for (key, value) in extra {
+                let _ = write!(out, ",\"{key}\":");
+                match value {
+                    Field::Text(t) => json_string(out, t.as_bytes()),
+                    Field::Owned(t) => json_string(out, t.as_bytes()),
+                    Field::Number(n) => {
+                        let _ = write!(out, "{n}");
+                    }
+                }
+            }
             out.push(b'}');
         }
         LogFormat::Logfmt => {
@@ -479,6 +546,16 @@ pub fn render(
             }
             out.extend_from_slice(b" msg=");
             logfmt_value(out, msg);
+            for (key, value) in extra {
+                let _ = write!(out, " {key}=");
+                match value {
+                    Field::Text(t) => logfmt_value(out, t.as_bytes()),
+                    Field::Owned(t) => logfmt_value(out, t.as_bytes()),
+                    Field::Number(n) => {
+                        let _ = write!(out, "{n}");
+                    }
+                }
+            }
         }
     }
     out.push(b'\n');

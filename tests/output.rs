@@ -351,6 +351,23 @@ fn json_and_logfmt_lines_and_split_streams() {
     assert!(wait_for(Duration::from_secs(10), || dir
         .read("err")
         .contains("bad")));
+    // Event lines carry their fields: a pipeline counts restarts without reading words.
+    let event = |name: &str| {
+        dir.read("err")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == name)
+    };
+    let started = event("started").expect("a started event");
+    assert_eq!(started["service"], "web");
+    let pid = started["pid"].as_i64().expect("its pid") as i32;
+    kill(pid, libc::SIGKILL);
+    assert!(wait_for(Duration::from_secs(10), || event("exited").is_some()));
+    let exited = event("exited").unwrap();
+    assert_eq!(exited["signal"], "KILL", "{exited}");
+    assert_eq!(exited["pid"].as_i64(), Some(i64::from(pid)));
+    assert_eq!(exited["restart"], 1, "{exited}");
+    assert!(exited["uptime_ms"].as_u64().is_some(), "{exited}");
     kill(up.0.id() as i32, libc::SIGTERM);
     wait_exit(&mut up.0, Duration::from_secs(10));
     let out = dir.read("out");

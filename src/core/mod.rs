@@ -166,8 +166,24 @@ pub enum Action {
     /// After a reload: reopen output files (an external logrotate moved them).
     ReopenOutputs,
     Log(Level, String),
+    /// A log line that is an event of a service's too: json and logfmt carry its fields.
+    LogEvent(Level, String, Box<EventFields>),
     /// Leave the loop and exit with this status.
     Exit(i32),
+}
+
+/// What an event's log line says as data, for the formats that carry it (`log_format`
+/// json and logfmt): a log pipeline counts restarts without reading the words.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventFields {
+    /// started, exited, gave_up, ready, unhealthy, stopping, stopped.
+    pub event: &'static str,
+    pub service: String,
+    pub pid: Option<i32>,
+    pub exit: Option<Exit>,
+    pub uptime_ms: Option<u64>,
+    /// The restart this death leads to (its number), when it leads to one.
+    pub restart: Option<u32>,
 }
 
 /// COMMAND and tini's flags for it.
@@ -291,6 +307,15 @@ impl Out<'_> {
             return;
         }
         self.actions.push_back(Action::Log(level, text));
+    }
+
+    /// A log line that is an event too.
+    pub(crate) fn event(&mut self, level: Level, text: String, fields: EventFields) {
+        if level == Level::Debug && !self.debug {
+            return;
+        }
+        self.actions
+            .push_back(Action::LogEvent(level, text, Box::new(fields)));
     }
 
     /// Something the state machines say cannot happen did: logged, never defaulted.

@@ -394,6 +394,14 @@ fn carry_out(
             Level::Info => log::info!("{text}"),
             Level::Debug => log::debug!("{text}"),
         },
+        Action::LogEvent(level, text, fields) => {
+            let level = match level {
+                Level::Warn => log::Level::Warn,
+                Level::Info => log::Level::Info,
+                Level::Debug => log::Level::Debug,
+            };
+            crate::logging::event(level, &text, &fields);
+        }
         Action::Exit(status) => return Some(status),
     }
     None

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::{Input, ServiceRun};
 use crate::core::checks::Verdict;
-use crate::core::{Level, Out};
+use crate::core::{EventFields, Level, Out};
 use crate::types::fmt_duration;
 
 impl ServiceRun {
@@ -81,7 +81,13 @@ impl ServiceRun {
             Some(Verdict::Ready) => {
                 self.ever_ready = true;
                 let after = fmt_duration(now.saturating_duration_since(since));
-                out.log(Level::Info, format!("{name} ready after {after}"));
+                let fields = EventFields {
+                    event: "ready",
+                    service: name.clone(),
+                    pid: Some(pid),
+                    ..EventFields::default()
+                };
+                out.event(Level::Info, format!("{name} ready after {after}"), fields);
             }
             Some(Verdict::NotReady(why)) => {
                 let what = format!("{name} {why}");

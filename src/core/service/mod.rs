@@ -18,11 +18,11 @@ mod plans;
 mod policy;
 mod read;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::checks::Checks;
 use super::output::Heard;
-use super::{Level, Out, Owner, ServiceId};
+use super::{EventFields, Level, Out, Owner, ServiceId};
 use crate::config::Service;
 use crate::types::{Exit, fmt_duration, signame};
 use job::Tick;
@@ -324,7 +324,13 @@ impl ServiceRun {
         let name = self.cfg.name.clone();
         match (self.process, input) {
             (Process::Spawning, I::Spawned(pid)) => {
-                out.log(Level::Info, format!("{name} started, pid {pid}"));
+                let fields = EventFields {
+                    event: "started",
+                    service: name.clone(),
+                    pid: Some(pid),
+                    ..EventFields::default()
+                };
+                out.event(Level::Info, format!("{name} started, pid {pid}"), fields);
                 self.policy.last_start = Some(now);
                 self.process = Process::Running { pid, since: now };
                 if self.goal == Goal::Up {
@@ -346,12 +352,8 @@ impl ServiceRun {
                 self.policy
                     .decide(&self.cfg, Some(Exit::Code(status)), self.goal == Goal::Up);
                 let cmd = self.cfg.command.first().cloned().unwrap_or_default();
-                self.log_end(
-                    now,
-                    format!("{name}: cannot start {cmd}: {reason}"),
-                    None,
-                    out,
-                );
+                let what = format!("{name}: cannot start {cmd}: {reason}");
+                self.log_end(now, what, None, None, out);
                 return self.after_gone(now, out);
             }
             (Process::Running { pid: p, since }, I::Exited { pid, exit }) if p == pid => {
@@ -372,7 +374,19 @@ impl ServiceRun {
                     Exit::Signal(sig) => format!(" ({})", signame::name(sig)),
                     Exit::Code(_) => format!(": {exit}"),
                 };
-                out.log(Level::Info, format!("{name} stopped{how} after {uptime}"));
+                let fields = EventFields {
+                    event: "stopped",
+                    service: name.clone(),
+                    pid: Some(pid),
+                    exit: Some(exit),
+                    uptime_ms: Some(ms_of(now.saturating_duration_since(since))),
+                    restart: None,
+                };
+                out.event(
+                    Level::Info,
+                    format!("{name} stopped{how} after {uptime}"),
+                    fields,
+                );
                 self.policy.last_exit = Some(exit);
                 // The stop signal went to the whole group already.
                 self.process = Process::Cleaning {
@@ -578,7 +592,7 @@ impl ServiceRun {
             .as_ref()
             .and_then(|h| h.tail.last_line())
             .map(|l| format!("; last output: \"{l}\""));
-        self.log_end(now, what, last.as_deref(), out);
+        self.log_end(now, what, Some((pid, uptime)), last.as_deref(), out);
         let Some(script) = self
             .cfg
             .diagnose
@@ -646,7 +660,23 @@ impl ServiceRun {
         let next = self.policy.decide(&self.cfg, None, true);
         // The spacing counts from the end of the stop, not yet known.
         let then = self.policy.what_next(&self.cfg, false, None);
-        out.log(Level::Warn, format!("{what}; stopping it, then {then}"));
+        let fields = EventFields {
+            event: match why.0 {
+                "UPKEEP_UNHEALTHY" => "unhealthy",
+                "UPKEEP_NOT_READY" => "not_ready",
+                _ => "run_failed",
+            },
+            service: self.cfg.name.clone(),
+            pid: Some(pid),
+            uptime_ms: Some(ms_of(now.saturating_duration_since(since))),
+            restart: (next == Next::Restart).then_some(self.policy.restarts),
+            exit: None,
+        };
+        out.event(
+            Level::Warn,
+            format!("{what}; stopping it, then {then}"),
+            fields,
+        );
         let diagnose = self.cfg.diagnose.clone().filter(|_| self.diagnoses(next));
         let Some(script) = diagnose else {
             return self.stop_running(now, next, out);
@@ -669,8 +699,16 @@ impl ServiceRun {
                 && matches!(next, Next::Schedule | Next::Fail))
     }
 
-    /// The one line that says how a run ended and what comes next.
-    fn log_end(&self, now: Instant, what: String, last_output: Option<&str>, out: &mut Out) {
+    /// The one line that says how a run ended and what comes next: `run` is its pid and
+    /// how long it ran (None: it never started).
+    fn log_end(
+        &self,
+        now: Instant,
+        what: String,
+        run: Option<(i32, Duration)>,
+        last_output: Option<&str>,
+        out: &mut Out,
+    ) {
         let wait = self
             .policy
             .next_start(&self.cfg, now)
@@ -685,10 +723,20 @@ impl ServiceRun {
         } else {
             Level::Info
         };
-        out.log(
-            level,
-            format!("{what}; {next}{}", last_output.unwrap_or("")),
-        );
+        let fields = EventFields {
+            event: if self.policy.next == Next::Fail {
+                "gave_up"
+            } else {
+                "exited"
+            },
+            service: self.cfg.name.clone(),
+            pid: run.map(|(pid, _)| pid),
+            exit: self.policy.last_exit,
+            uptime_ms: run.map(|(_, up)| ms_of(up)),
+            restart: (self.policy.next == Next::Restart).then_some(self.policy.restarts),
+        };
+        let text = format!("{what}; {next}{}", last_output.unwrap_or(""));
+        out.event(level, text, fields);
     }
 
     fn start_cleaning(&mut self, pgid: i32, out: &mut Out) {
@@ -754,14 +802,18 @@ impl ServiceRun {
         self.policy.next = next;
         self.checks.stop(self.id, out);
         let sig = self.cfg.stop_signal;
-        out.log(
-            Level::Info,
-            format!(
-                "{} stopping (pid {pid}, {})",
-                self.cfg.name,
-                signame::name(sig)
-            ),
+        let fields = EventFields {
+            event: "stopping",
+            service: self.cfg.name.clone(),
+            pid: Some(pid),
+            ..EventFields::default()
+        };
+        let text = format!(
+            "{} stopping (pid {pid}, {})",
+            self.cfg.name,
+            signame::name(sig)
         );
+        out.event(Level::Info, text, fields);
         out.kill(pid, sig, true);
         self.process = Process::Stopping {
             pid,
@@ -839,4 +891,9 @@ impl ServiceRun {
             }
         }
     }
+}
+
+/// A duration in whole milliseconds, for an event's `uptime_ms`.
+fn ms_of(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

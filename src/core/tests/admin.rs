@@ -170,11 +170,10 @@ fn reload_touches_only_what_changed() {
     // A second reload with the same config changes nothing and forgets the retired.
     let summary = sim.core.reload(sim.now, new_config()).unwrap().changes;
     assert!(summary.is_empty());
-    assert!(
-        sim.run()
-            .iter()
-            .all(|a| matches!(a, Action::Log(..) | Action::ReopenOutputs))
-    );
+    assert!(sim.run().iter().all(|a| matches!(
+        a,
+        Action::Log(..) | Action::LogEvent(..) | Action::ReopenOutputs
+    )));
     assert_eq!(sim.core.services.len(), 3);
 }
 

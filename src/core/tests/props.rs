@@ -396,7 +396,7 @@ impl World {
                 );
                 let _ = self.core.reload(self.now, cfg);
             }
-            Action::Log(_, text) => {
+            Action::Log(_, text) | Action::LogEvent(_, text, _) => {
                 assert!(!text.starts_with("bug:"), "{text}");
                 self.log.push(text);
             }

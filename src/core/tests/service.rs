@@ -98,7 +98,7 @@ fn diagnose_runs_first_with_its_environment_then_the_restart() {
         },
     );
     let a = sim.core.poll_action(); // the death line
-    assert!(matches!(a, Some(Action::Log(..))));
+    assert!(matches!(a, Some(Action::LogEvent(..))));
     let Some(Action::Spawn {
         owner: Owner::Diagnose(id),
         plan,
@@ -617,7 +617,7 @@ fn output_lines_feed_the_tail_and_the_death_line_quotes_the_last() {
         .expect("the partial line");
     let death = acts
         .iter()
-        .position(|a| matches!(a, Action::Log(_, t) if t.ends_with("; last output: \"bind: Address already in use\"")))
+        .position(|a| matches!(a, Action::LogEvent(_, t, _) if t.ends_with("; last output: \"bind: Address already in use\"")))
         .expect("the death line");
     assert!(last < death, "{acts:?}");
     let tail = acts.iter().find_map(|a| match a {

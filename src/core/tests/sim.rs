@@ -177,7 +177,7 @@ impl Sim {
                     };
                     self.core.handle_event(self.now, ev)
                 }
-                Action::Log(_, t) => {
+                Action::Log(_, t) | Action::LogEvent(_, t, _) => {
                     // The machines log "bug:" for what cannot happen; no test may see one.
                     assert!(!t.starts_with("bug:"), "{t}");
                     self.log.push(t.clone());
