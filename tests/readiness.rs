@@ -502,3 +502,41 @@ health.timeout = "60s"
     let log = log_of(&dir);
     assert!(!log.contains("timed out"), "{log}");
 }
+
+/// `watchdog`: a service that pings WATCHDOG=1 (it is told WATCHDOG_USEC) stays healthy;
+/// when the pings stop it is unhealthy at once, stopped and started again.
+#[test]
+fn a_service_whose_watchdog_pings_stop_is_restarted() {
+    let dir = TempDir::new("watchdog");
+    dir.write(
+        "svc.py",
+        "import os, socket, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.connect(os.environ['NOTIFY_SOCKET'])\n\
+         period = int(os.environ['WATCHDOG_USEC']) / 1e6\n\
+         s.send(b'READY=1')\n\
+         for _ in range(4):\n    time.sleep(period / 3)\n    s.send(b'WATCHDOG=1')\n\
+         time.sleep(1000)\n",
+    );
+    let _up = start_on_socket(
+        &dir,
+        &format!(
+            "[service.web]\ncommand = [\"python3\", \"{}\"]\nready.notify = \"systemd\"\nwatchdog = \"600ms\"\n",
+            dir.path("svc.py").display()
+        ),
+    );
+    wait_log(&dir, "web unhealthy: no WATCHDOG=1 for 0.6s; stopping it");
+    let log = log_of(&dir);
+    // Unhealthy only after it was ready, and once: then stopped and started again.
+    assert_eq!(log.matches("web unhealthy").count(), 1, "{log}");
+    let ready = position(&log, "web ready after");
+    assert!(position(&log, "web unhealthy") > ready, "{log}");
+    assert!(
+        wait_for(Duration::from_secs(10), || log_of(&dir)
+            .matches("web started")
+            .count()
+            >= 2),
+        "{}",
+        log_of(&dir)
+    );
+}

@@ -359,6 +359,9 @@ pub static SERVICE_KEYS: &[Key<ServiceDraft>] = &[
         let n = f.size(k).and_then(|n| usize::try_from(n).ok());
         set(&mut d.svc.output_tail, n);
     }),
+    key("watchdog", None, |f, k, d| {
+        d.svc.watchdog = f.positive_duration(k);
+    }),
     key("ready", None, |f, k, d| {
         d.svc.ready = parse_ready(&d.svc.name, f.item(k), f.checker).map(Box::new);
     }),
@@ -422,6 +425,16 @@ pub(super) fn parse_service(
         let span = f.item("restart_delay_max").and_then(span_of);
         let why = "`restart_delay_max` is less than `restart_delay`";
         f.checker.error(span, format!("{what}: {why}"));
+    }
+    let systemd_notify = matches!(
+        d.svc.ready.as_ref().map(|r| &r.way),
+        Some(crate::config::ReadyWay::Notify(
+            crate::types::Notify::Systemd
+        ))
+    );
+    if d.svc.watchdog.is_some() && !systemd_notify {
+        let why = "needs ready.notify = \"systemd\": WATCHDOG=1 comes through its NOTIFY_SOCKET";
+        f.invalid("watchdog", why.to_string());
     }
     if d.user.is_some() || d.group.is_some() {
         match accounts.run_as(d.user.as_deref(), d.group.as_deref()) {

@@ -146,6 +146,8 @@ pub struct Service {
     pub schedule: Option<Box<Schedule>>,
     /// false: defined, but down until `upkeep start`.
     pub enabled: bool,
+    /// With `ready.notify = "systemd"`: WATCHDOG=1 must come at least this often once ready.
+    pub watchdog: Option<Duration>,
 }
 
 impl Service {

@@ -404,3 +404,15 @@ fn the_worst_case_stop_is_the_longest_chain_of_stop_timeouts() {
     assert_eq!(chain, vec!["web", "app", "db"]);
     assert_eq!(worst_stop(&[]), None);
 }
+
+#[test]
+fn a_watchdog_needs_systemd_notify() {
+    let e = errors("[service.a]\ncommand = [\"x\"]\nwatchdog = \"30s\"\n");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("`watchdog`: needs ready.notify = \"systemd\"")),
+        "{e:?}"
+    );
+    let c = ok("[service.a]\ncommand = [\"x\"]\nready.notify = \"systemd\"\nwatchdog = \"2s\"\n");
+    assert_eq!(c.services[0].watchdog, Some(Duration::from_secs(2)));
+}

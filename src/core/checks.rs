@@ -44,6 +44,8 @@ pub(crate) struct Checks {
     unhealthy: bool,
     /// A health check has answered since the run became ready: till then it is `pending`.
     health_answered: bool,
+    /// `watchdog`: the last WATCHDOG=1 must be followed by another before this.
+    watchdog_due: Option<Instant>,
     seq: u32,
     /// The service's own words (`STATUS=` of sd_notify).
     status_text: Option<String>,
@@ -104,6 +106,7 @@ impl Checks {
         self.cancel(id, out);
         self.next_try = None;
         self.give_up_at = None;
+        self.watchdog_due = None;
     }
 
     /// A reload changed the checks of a running service: one already ready stays ready and
@@ -123,13 +126,20 @@ impl Checks {
 
     pub fn deadline(&self) -> Option<Instant> {
         let give_up = self.give_up_at.filter(|_| self.ready_since.is_none());
-        [self.next_try, self.in_flight.map(|f| f.deadline), give_up]
-            .into_iter()
-            .flatten()
-            .min()
+        let watchdog = self.watchdog_due.filter(|_| !self.unhealthy);
+        [
+            self.next_try,
+            self.in_flight.map(|f| f.deadline),
+            give_up,
+            watchdog,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    /// Deadlines that have passed: the ready timeout, a try's timeout, the next try.
+    /// Deadlines that have passed: the ready timeout, the watchdog, a try's timeout, the
+    /// next try.
     pub fn due(
         &mut self,
         now: Instant,
@@ -137,6 +147,16 @@ impl Checks {
         cfg: &Service,
         out: &mut Out,
     ) -> Option<Verdict> {
+        if let (Some(at), Some(w)) = (self.watchdog_due, cfg.watchdog)
+            && at <= now
+            && !self.unhealthy
+        {
+            self.stop(id, out);
+            let why = format!("no WATCHDOG=1 for {}", fmt_duration(w));
+            self.unhealthy = true;
+            self.last_failure = Some(why.clone());
+            return Some(Verdict::Unhealthy(why));
+        }
         if let (None, Some(at), Some(ready)) = (self.ready_since, self.give_up_at, &cfg.ready)
             && at <= now
         {
@@ -234,10 +254,14 @@ impl Checks {
         now: Instant,
         ready: bool,
         status_text: Option<String>,
+        alive: bool,
         cfg: &Service,
     ) -> Option<Verdict> {
         if status_text.is_some() {
             self.status_text = status_text;
+        }
+        if alive && self.ready_since.is_some() {
+            self.watchdog_due = cfg.watchdog.map(|w| now + w);
         }
         let by_notify = matches!(
             cfg.ready.as_ref().map(|r| &r.way),
@@ -316,6 +340,7 @@ impl Checks {
 
     fn become_ready(&mut self, now: Instant, cfg: &Service) {
         self.ready_since = Some(now);
+        self.watchdog_due = cfg.watchdog.map(|w| now + w);
         self.give_up_at = None;
         self.failures = 0;
         self.last_failure = None;

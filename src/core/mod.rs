@@ -120,6 +120,8 @@ pub enum Event {
         id: ServiceId,
         ready: bool,
         status: Option<String>,
+        /// `WATCHDOG=1`: the service is alive.
+        alive: bool,
     },
 }
 
@@ -494,9 +496,19 @@ impl Core {
                 let result = result.as_ref().map(|_| ()).map_err(String::as_str);
                 self.feed_service(now, id, service::Input::Checked { seq, result });
             }
-            Event::Notified { id, ready, status } => {
+            Event::Notified {
+                id,
+                ready,
+                status,
+                alive,
+            } => {
                 let status = status.as_deref();
-                self.feed_service(now, id, service::Input::Notified { ready, status });
+                let input = service::Input::Notified {
+                    ready,
+                    status,
+                    alive,
+                };
+                self.feed_service(now, id, input);
             }
         }
         self.settle(now);

@@ -383,9 +383,15 @@ impl Notifiers {
             for _ in 0..NOTIFY_READS_MAX {
                 match socket.recv(&mut buf) {
                     Ok(n) => {
-                        let (ready, status) = parse_sd_notify(buf.get(..n).unwrap_or_default());
-                        if ready || status.is_some() {
-                            events.push(Event::Notified { id, ready, status });
+                        let datagram = buf.get(..n).unwrap_or_default();
+                        let (ready, status, alive) = parse_sd_notify(datagram);
+                        if ready || alive || status.is_some() {
+                            events.push(Event::Notified {
+                                id,
+                                ready,
+                                status,
+                                alive,
+                            });
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -417,6 +423,7 @@ impl Notifiers {
                     id,
                     ready: true,
                     status: None,
+                    alive: false,
                 });
             }
         }
@@ -442,19 +449,23 @@ impl Drop for Notifiers {
     }
 }
 
-/// `READY=1` and `STATUS=...` of an sd_notify datagram; other fields are ignored.
-fn parse_sd_notify(datagram: &[u8]) -> (bool, Option<String>) {
+/// `READY=1`, `STATUS=...` and `WATCHDOG=1` of an sd_notify datagram; other fields are
+/// ignored.
+fn parse_sd_notify(datagram: &[u8]) -> (bool, Option<String>, bool) {
     let text = String::from_utf8_lossy(datagram);
     let mut ready = false;
     let mut status = None;
+    let mut alive = false;
     for line in text.lines() {
         if line == "READY=1" {
             ready = true;
+        } else if line == "WATCHDOG=1" {
+            alive = true;
         } else if let Some(s) = line.strip_prefix("STATUS=") {
             status = Some(s.chars().take(200).collect());
         }
     }
-    (ready, status)
+    (ready, status, alive)
 }
 
 /// upkeep's directory for sd_notify sockets: searchable by all (services may run as another
@@ -532,13 +543,13 @@ mod tests {
     fn sd_notify_fields() {
         assert_eq!(
             parse_sd_notify(b"READY=1\nSTATUS=up\n"),
-            (true, Some("up".into()))
+            (true, Some("up".into()), false)
         );
         assert_eq!(
             parse_sd_notify(b"STATUS=loading 40%"),
-            (false, Some("loading 40%".into()))
+            (false, Some("loading 40%".into()), false)
         );
-        assert_eq!(parse_sd_notify(b"WATCHDOG=1\nREADY=0"), (false, None));
+        assert_eq!(parse_sd_notify(b"WATCHDOG=1\nREADY=0"), (false, None, true));
     }
 
     #[test]

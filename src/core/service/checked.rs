@@ -46,9 +46,13 @@ impl ServiceRun {
                 let result = result.map_err(str::to_string);
                 self.checks.net_done(now, seq, result, &self.cfg, out)
             }
-            I::Notified { ready, status } => {
+            I::Notified {
+                ready,
+                status,
+                alive,
+            } => {
                 let text = status.map(str::to_string);
-                self.checks.notified(now, ready, text, &self.cfg)
+                self.checks.notified(now, ready, text, alive, &self.cfg)
             }
             I::Rechecked => {
                 self.checks.reconfigure(now, self.id, &self.cfg, out);

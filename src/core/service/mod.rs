@@ -142,10 +142,11 @@ pub(crate) enum Input<'a> {
         seq: u32,
         result: Result<(), &'a str>,
     },
-    /// The service said it is ready, or how it is (`STATUS=`).
+    /// The service said it is ready, or how it is (`STATUS=`), or that it is alive.
     Notified {
         ready: bool,
         status: Option<&'a str>,
+        alive: bool,
     },
     /// A reload changed only its `ready` or `health`: new checks from now on.
     Rechecked,

@@ -43,6 +43,10 @@ impl ServiceRun {
         if let Some(ReadyWay::Notify(n)) = cfg.ready.as_ref().map(|r| &r.way) {
             plan.notify = Some(*n);
         }
+        if let Some(w) = cfg.watchdog {
+            plan.env
+                .push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
+        }
         plan
     }
 

@@ -350,6 +350,7 @@ fn notify_makes_it_ready_and_its_status_text_is_shown() {
             id: sid(0),
             ready: false,
             status,
+            alive: false,
         },
     );
     sim.run();
@@ -364,6 +365,7 @@ fn notify_makes_it_ready_and_its_status_text_is_shown() {
             id: sid(0),
             ready: true,
             status: None,
+            alive: false,
         },
     );
     let acts = sim.run();
@@ -427,4 +429,52 @@ fn the_note_tells_the_last_exit_in_backoff_and_nothing_once_stopped() {
     sim.die("db", Exit::Signal(libc::SIGTERM));
     assert_eq!(row(&sim.status(), "db").status, Status::Stopped);
     assert_eq!(row(&sim.status(), "db").note, None);
+}
+
+/// `watchdog`: once ready, WATCHDOG=1 must come at least that often; a miss makes the
+/// service unhealthy at once, handled as any unhealthy service (stop, restart).
+#[test]
+fn a_missed_watchdog_ping_makes_the_service_unhealthy() {
+    let mut web = svc("web");
+    web.ready = Some(Box::new(Ready {
+        way: ReadyWay::Notify(Notify::Systemd),
+        interval: ms(200),
+        timeout: ms(60_000),
+    }));
+    web.watchdog = Some(ms(1000));
+    let mut sim = Sim::new(vec![web]);
+    let pid = sim.pid_of(0);
+    let notify = |sim: &mut Sim, ready: bool, alive: bool| {
+        let event = Event::Notified {
+            id: sid(0),
+            ready,
+            status: None,
+            alive,
+        };
+        sim.core.handle_event(sim.now, event);
+        sim.run()
+    };
+    notify(&mut sim, true, false);
+    assert!(row(&sim.status(), "web").ready);
+    // Pings within the period keep it healthy.
+    for _ in 0..3 {
+        sim.advance(ms(900));
+        notify(&mut sim, false, true);
+    }
+    assert!(
+        sim.log.iter().all(|l| !l.contains("unhealthy")),
+        "{:#?}",
+        sim.log
+    );
+    // Then none: at the period's end it is unhealthy and stopped.
+    assert_eq!(sim.core.poll_timeout(), Some(sim.now + ms(1000)));
+    let acts = sim.advance(ms(1000));
+    assert!(killed_with(&acts, pid, libc::SIGTERM), "{acts:?}");
+    assert!(
+        sim.log
+            .iter()
+            .any(|l| l.starts_with("web unhealthy: no WATCHDOG=1 for 1s; stopping it")),
+        "{:#?}",
+        sim.log
+    );
 }

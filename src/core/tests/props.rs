@@ -567,6 +567,7 @@ impl World {
                         id,
                         ready: true,
                         status: Some("up".into()),
+                        alive: true,
                     };
                     self.core.handle_event(self.now, event);
                 }
