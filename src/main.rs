@@ -106,6 +106,9 @@ fn scan(config: Option<PathBuf>) -> i32 {
 
 /// `upkeep [OPTIONS] [-- COMMAND]`: supervise the config and/or COMMAND.
 fn run(args: cli::RunArgs) -> i32 {
+    // Socket activation's descriptors are 3 and up: taken (and out of the environment, no
+    // service is to see them) before upkeep opens a descriptor of its own.
+    let listen = upkeep::os::activation::take();
     // With a COMMAND the default config is used only if it exists (tini mode needs none).
     let config_path = match (&args.config, args.command.is_empty()) {
         (Some(p), _) => Some(p.clone()),
@@ -143,6 +146,10 @@ fn run(args: cli::RunArgs) -> i32 {
             .map(|c| logging::Style::of(&c.settings))
             .unwrap_or_default(),
     );
+    let listen = listen.unwrap_or_else(|why| {
+        log::warn!("{why}");
+        None
+    });
     let main = args.command.first().map(|first| core::MainOptions {
         name: first.to_string_lossy().into_owned(),
         argv: args.command.clone(),
@@ -151,6 +158,7 @@ fn run(args: cli::RunArgs) -> i32 {
         signal_group: args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some(),
         success_codes: args.success_codes.clone(),
         warn_on_reap: args.warn_on_reap,
+        listen,
     });
     let mode = if config.is_some() {
         core::Mode::Supervise

@@ -130,6 +130,17 @@ pub struct SpawnPlan {
     pub output_tail: Option<Vec<u8>>,
     /// A service that tells upkeep when it is ready: the runtime sets up the channel.
     pub notify: Option<Notify>,
+    /// COMMAND under socket activation: the listening descriptors upkeep was given.
+    pub listen: Option<ListenFds>,
+}
+
+/// Socket activation (`LISTEN_FDS`): descriptors 3 .. 3+count-1 were passed to upkeep for
+/// COMMAND, which gets them with `LISTEN_PID` set to its own pid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenFds {
+    pub count: i32,
+    /// `LISTEN_FDNAMES`, passed on unchanged.
+    pub names: Option<OsString>,
 }
 
 impl SpawnPlan {
@@ -144,6 +155,7 @@ impl SpawnPlan {
             stdio: Stdio::Inherit,
             output_tail: None,
             notify: None,
+            listen: None,
         }
     }
 }

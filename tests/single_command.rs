@@ -485,3 +485,77 @@ fn tini_verbosity_and_subreaper_keep_their_meaning() {
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// Socket activation, as podman and systemd do it: a listening socket as descriptor 3 with
+/// `LISTEN_FDS=1` and `LISTEN_PID` upkeep's. COMMAND gets the socket, `LISTEN_PID` its own
+/// pid, and serves a connection on it; with a config, services do not get the descriptor.
+#[test]
+fn socket_activation_passes_the_listening_socket_to_command() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fd = listener.as_raw_fd();
+    let dir = TempDir::new("activation");
+    let serve = "import os, socket\n\
+                 assert os.environ['LISTEN_PID'] == str(os.getpid()), os.environ['LISTEN_PID']\n\
+                 assert os.environ['LISTEN_FDS'] == '1'\n\
+                 s = socket.socket(fileno=3)\n\
+                 c, _ = s.accept()\n\
+                 c.sendall(b'served by ' + str(os.getpid()).encode())\n";
+    let config = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[service.other]\ncommand = \"if [ -e /dev/fd/3 ]; then echo has3; else echo no3; fi > {}/fds; env > {}/env; sleep 1000\"\n",
+            dir.0.display(),
+            dir.0.display()
+        ),
+    );
+    for with_config in [false, true] {
+        let bin = test_bin();
+        let mut script = format!("LISTEN_PID=$$ LISTEN_FDS=1 exec {bin} ");
+        if with_config {
+            script.push_str(&format!(
+                "-c {} --socket {}/sock ",
+                config.display(),
+                dir.0.display()
+            ));
+        }
+        script.push_str("-- python3 -c \"$0\"");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script, serve]);
+        // SAFETY: dup2 in the child before exec; the listener's fd is open in the parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                // dup2 onto itself would leave close-on-exec set: clear it instead.
+                let rc = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, 3)
+                };
+                if rc < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut up = Running(cmd.stdin(Stdio::null()).spawn().unwrap());
+        if with_config {
+            // The service has looked at its descriptors before COMMAND is let go.
+            assert!(wait_for(Duration::from_secs(10), || !dir.read("env").is_empty()));
+        }
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("served by "), "{reply:?}");
+        let _ = conn.write_all(b"bye");
+        let status = wait_exit(&mut up.0, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "with_config = {with_config}");
+        if with_config {
+            assert_eq!(dir.read("fds"), "no3\n", "a service got descriptor 3");
+            assert!(!dir.read("env").contains("LISTEN_"), "{}", dir.read("env"));
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! service waits, signals forwarded to it, its exit code (through `-e`) upkeep's own.
 
 use super::{Level, MainOptions, Out, Owner};
-use crate::types::{Exit, Grouping, SpawnPlan, signame};
+use crate::types::{Exit, signame};
 
 /// upkeep's exit status for COMMAND's `exit`: 0 for the codes `-e` names, else the shell's
 /// convention, 8 bits (128+N for signal N).
@@ -92,9 +92,7 @@ impl MainCmd {
             return;
         }
         self.state = State::Starting;
-        let mut plan = SpawnPlan::new(self.opts.argv.clone(), Grouping::ForegroundGroup);
-        plan.stdin_null = false;
-        out.spawn(Owner::Main, plan);
+        out.spawn(Owner::Main, self.opts.plan());
     }
 
     /// A signal to upkeep that goes on to COMMAND.

@@ -200,6 +200,19 @@ pub struct MainOptions {
     pub success_codes: Vec<i32>,
     /// `-w`: warn when reaping a zombie that is not COMMAND.
     pub warn_on_reap: bool,
+    /// Socket activation: the descriptors COMMAND gets.
+    pub listen: Option<crate::types::ListenFds>,
+}
+
+impl MainOptions {
+    /// COMMAND's spawn: its own foreground process group, upkeep's stdin, and the
+    /// activation's descriptors if any.
+    pub fn plan(&self) -> SpawnPlan {
+        let mut plan = SpawnPlan::new(self.argv.clone(), crate::types::Grouping::ForegroundGroup);
+        plan.stdin_null = false;
+        plan.listen.clone_from(&self.listen);
+        plan
+    }
 }
 
 /// What kind of run this is.

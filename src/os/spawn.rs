@@ -42,11 +42,101 @@ fn spawn_in_directory(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
     // it can do the job: no credentials to switch and no terminal to hand over.
     #[cfg(target_os = "linux")]
-    if spec.credentials.is_none() && !(spec.grouping == Grouping::ForegroundGroup && stdin_is_tty())
+    if spec.credentials.is_none()
+        && spec.listen.is_none()
+        && !(spec.grouping == Grouping::ForegroundGroup && stdin_is_tty())
     {
         return posix::spawn(spec, output);
     }
-    spawn_forked(spec, output)
+    let pid = spawn_forked(spec, output)?;
+    if let Some(listen) = &spec.listen {
+        // COMMAND has them now: upkeep's copies would keep the sockets open for ever.
+        for fd in 3..3 + listen.count {
+            // SAFETY: these descriptors were passed to upkeep for COMMAND and nothing
+            // else of upkeep's uses them.
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(pid)
+}
+
+/// What the child of a socket-activated COMMAND sets before exec: the variables, made
+/// before the fork so that the child only copies them in.
+struct Activation {
+    count: i32,
+    fds: std::ffi::CString,
+    names: Option<std::ffi::CString>,
+}
+
+impl Activation {
+    fn of(spec: &SpawnPlan) -> Option<Activation> {
+        use std::os::unix::ffi::OsStrExt;
+        let listen = spec.listen.as_ref()?;
+        Some(Activation {
+            count: listen.count,
+            fds: std::ffi::CString::new(listen.count.to_string()).ok()?,
+            names: listen
+                .names
+                .as_ref()
+                .and_then(|n| std::ffi::CString::new(n.as_bytes()).ok()),
+        })
+    }
+
+    /// In the child: the descriptors kept across exec, `LISTEN_PID` its own pid.
+    ///
+    /// # Safety
+    /// Between fork and exec in the child of a single-threaded process: setenv's
+    /// allocation cannot meet a lock another thread holds.
+    unsafe fn apply(&self) -> io::Result<()> {
+        for fd in 3..3 + self.count {
+            // SAFETY: clears FD_CLOEXEC on a descriptor checked open at start-up.
+            if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        let mut digits = [0u8; 12];
+        let pid = pid_text(unsafe { libc::getpid() }, &mut digits);
+        // SAFETY: NUL-terminated strings that live until exec.
+        unsafe {
+            libc::setenv(c"LISTEN_PID".as_ptr(), pid.as_ptr().cast(), 1);
+            libc::setenv(c"LISTEN_FDS".as_ptr(), self.fds.as_ptr(), 1);
+            if let Some(names) = &self.names {
+                libc::setenv(c"LISTEN_FDNAMES".as_ptr(), names.as_ptr(), 1);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `pid` in decimal, NUL-terminated, in `buf` (zeroed by the caller), without allocating.
+fn pid_text(pid: i32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut n = pid.unsigned_abs();
+    // The last byte stays the NUL.
+    let mut at = buf.len() - 1;
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pids_in_decimal() {
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(4242, &mut buf), b"4242\0");
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(1, &mut buf), b"1\0");
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(i32::MAX, &mut buf), b"2147483647\0");
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -80,6 +170,7 @@ fn spawn_forked(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     let notify = output.notify.map(|(fd, n)| (fd.as_raw_fd(), n));
     let ignored = signals::ignored();
     let credentials = spec.credentials.clone();
+    let activation = Activation::of(spec);
     // SAFETY: the closure runs between fork and exec in a child of a single-threaded process and
     // makes only async-signal-safe system calls; it allocates nothing and takes no lock
     // (`credentials` was built before the fork and is only read).
@@ -119,6 +210,9 @@ fn spawn_forked(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
                 && libc::dup2(fd, n) < 0
             {
                 return Err(io::Error::last_os_error());
+            }
+            if let Some(a) = &activation {
+                a.apply()?;
             }
             signals::reset_for_child(ignored)
         });

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use crate::core::MainOptions;
 use crate::core::main_cmd::{exit_status, reaped_zombie};
 use crate::os::{signals, spawn};
-use crate::types::{Exit, Grouping, SpawnPlan};
+use crate::types::Exit;
 
 /// COMMAND's pid for the handler (0 until spawned), and whether its group gets the signals.
 static TARGET: AtomicI32 = AtomicI32::new(0);
@@ -59,9 +59,7 @@ pub fn run(main: &MainOptions, take_roles: impl FnOnce()) -> i32 {
         return 1;
     }
     take_roles();
-    let mut plan = SpawnPlan::new(main.argv.clone(), Grouping::ForegroundGroup);
-    plan.stdin_null = false;
-    let pid = match spawn::spawn(&plan, spawn::ChildFds::default()) {
+    let pid = match spawn::spawn(&main.plan(), spawn::ChildFds::default()) {
         Ok(pid) => pid,
         Err(e) => {
             log::warn!("{}: {}", main.name, spawn::exec_failure_reason(&e));
