@@ -137,6 +137,7 @@ pub fn init(
         .then(|| output_dest(1))
         .flatten()
         .map(Channel::new);
+    *DROP_STYLE.lock().unwrap_or_else(|p| p.into_inner()) = style;
     if let Ok(mut sink) = SINK.lock() {
         *sink = Some(Sink {
             main: Channel::new(dest),
@@ -607,10 +608,18 @@ fn logfmt_value(out: &mut Vec<u8>, bytes: &[u8]) {
 /// "2026-11-23T19:40:00.123Z upkeep: dropped 12 lines of web\n"
 fn drop_notice(source: &str, n: u64) -> Vec<u8> {
     let mut line = Vec::with_capacity(80);
-    stamp(&mut line);
-    let _ = writeln!(line, " upkeep: dropped {n} lines of {source}");
+    let style = *DROP_STYLE.lock().unwrap_or_else(|p| p.into_inner());
+    let text = format!("dropped {n} lines of {source}");
+    render(&mut line, style, "warn", "upkeep", None, text.as_bytes());
     line
 }
+
+/// The style drop notices are written in: they are made inside the sink, which is locked.
+static DROP_STYLE: Mutex<Style> = Mutex::new(Style {
+    format: LogFormat::Text,
+    timestamps: true,
+    streams: LogStreams::Split,
+});
 
 fn level_priority(level: log::Level) -> libc::c_int {
     match level {
