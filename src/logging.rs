@@ -515,10 +515,14 @@ pub fn render_with(
                 stamp(out);
                 out.extend_from_slice(b"\",");
             }
-            let _ = write!(out, "\"level\":\"{level}\",\"name\":");
+            out.extend_from_slice(b"\"level\":\"");
+            out.extend_from_slice(level.as_bytes());
+            out.extend_from_slice(b"\",\"name\":");
             json_string(out, name.as_bytes());
             if let Some(s) = stream_word {
-                let _ = write!(out, ",\"stream\":\"{s}\"");
+                out.extend_from_slice(b",\"stream\":\"");
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
             }
             out.extend_from_slice(b",\"msg\":");
             json_string(out, msg);
@@ -563,24 +567,31 @@ pub fn render_with(
 }
 
 /// A JSON string: quotes, backslashes and control characters escaped; not UTF-8: U+FFFD.
+/// Runs of bytes that need nothing are copied whole (a valid line is not copied twice).
 fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    let b = text.as_bytes();
     out.push(b'"');
-    for c in text.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let short: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\t' => b"\\t",
+            c if c < 0x20 || c == 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(b.get(start..i).unwrap_or_default());
+        if short.is_empty() {
+            let _ = write!(out, "\\u{c:04x}");
+        } else {
+            out.extend_from_slice(short);
         }
+        start = i + 1;
     }
+    out.extend_from_slice(b.get(start..).unwrap_or_default());
     out.push(b'"');
 }
 
