@@ -149,6 +149,13 @@ pub fn flush_before_exit(limit: std::time::Duration) {
     }
 }
 
+/// Lines of each source dropped since start-up (a destination that could not keep up).
+pub fn dropped_lines() -> Vec<(String, u64)> {
+    let mut total = Vec::new();
+    with_sink(|sink| total = sink.outbox.total.clone());
+    total
+}
+
 /// Writes what waits, as far as the destination takes it without blocking.
 pub fn flush() {
     with_sink(Sink::flush);
@@ -246,7 +253,9 @@ impl Sink {
         let left = self.outbox.pending().len();
         self.syslog_awaited = None;
         self.dest = dest;
+        let total = std::mem::take(&mut self.outbox.total);
         self.outbox = Outbox::default();
+        self.outbox.total = total;
         self.would_block = false;
         let mut text = format!("syslog socket at {SYSLOG_SOCKET} is there: logging to syslog");
         if left > 0 {

@@ -438,6 +438,9 @@ impl Core {
         if settings.control_socket != self.settings.control_socket {
             report.restart_needed.push("control_socket");
         }
+        if settings.http != self.settings.http {
+            report.restart_needed.push("http");
+        }
         if settings.log != self.settings.log {
             report.restart_needed.push("log");
         }
