@@ -25,7 +25,7 @@ const SERVICES: &str = r#"
 command = "exec sleep 100"
 restart_delay = "100ms"
 
-[service."we\"b\\x"]
+[service."api.v2"]
 command = "exec sleep 100"
 
 [service.never]
@@ -75,7 +75,7 @@ fn each_path_and_method() {
     let m = body(&metrics);
     assert!(m.contains("upkeep_service_up{service=\"web\"} 1\n"), "{m}");
     assert!(
-        m.contains("upkeep_service_up{service=\"we\\\"b\\\\x\"} 1\n"),
+        m.contains("upkeep_service_up{service=\"api.v2\"} 1\n"),
         "{m}"
     );
     assert!(
