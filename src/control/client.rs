@@ -1,4 +1,4 @@
-//! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown`.
+//! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown|logs|wait`.
 //!
 //! Exit status: 0 done (for `shutdown`, also when no upkeep listens: nothing to stop); 1
 //! upkeep refused or could not be reached; 2 usage error, or a reload of an invalid config;
