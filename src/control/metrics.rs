@@ -213,20 +213,7 @@ mod tests {
     use std::time::Duration;
 
     fn row(name: &str, kind: Kind, status: Status) -> StatusRow {
-        StatusRow {
-            name: name.into(),
-            kind,
-            status,
-            pid: None,
-            uptime: None,
-            restarts: 0,
-            last_exit: None,
-            ready: false,
-            health: HealthState::Unchecked,
-            note: None,
-            next_run: None,
-            run_failed: false,
-        }
+        StatusRow::bare(name, kind, status)
     }
 
     #[test]

@@ -412,20 +412,7 @@ mod tests {
                 next_run: Some(1_796_529_600),
                 run_failed: false,
             },
-            StatusRow {
-                name: "apache".into(),
-                kind: Kind::Watch,
-                status: Status::Missing,
-                pid: None,
-                uptime: None,
-                restarts: 0,
-                last_exit: None,
-                ready: false,
-                health: HealthState::Unchecked,
-                note: None,
-                next_run: None,
-                run_failed: false,
-            },
+            StatusRow::bare("apache", Kind::Watch, Status::Missing),
         ];
         let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();
         let want = json!({"v": 1, "ok": true, "healthy": false,

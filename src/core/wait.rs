@@ -115,20 +115,7 @@ mod tests {
     use crate::types::Exit;
 
     fn row(kind: Kind, status: Status) -> StatusRow {
-        StatusRow {
-            name: "db".into(),
-            kind,
-            status,
-            pid: None,
-            uptime: None,
-            restarts: 0,
-            last_exit: None,
-            ready: false,
-            health: HealthState::Unchecked,
-            note: None,
-            next_run: None,
-            run_failed: false,
-        }
+        StatusRow::bare("db", kind, status)
     }
 
     #[test]
