@@ -127,6 +127,11 @@ fn each_path_and_method() {
         );
     }
     assert!(raw(port, b"PUT /x HTTP/1.1\r\n\r\n").contains("404"));
+    let head404 = raw(port, b"HEAD /x HTTP/1.1\r\n\r\n");
+    assert!(
+        head404.starts_with("HTTP/1.1 404 ") && head404.ends_with("\r\n\r\n"),
+        "{head404}"
+    );
     assert!(raw(port, b"POST /status HTTP/1.1\r\n\r\n").contains("Allow: GET, HEAD\r\n"));
     // Pipelined: the first is answered, and the connection closed.
     let two = raw(

@@ -120,8 +120,8 @@ pub fn response(code: u16, content_type: &str, body: &str, head: bool) -> Vec<u8
     out
 }
 
-/// An answer upkeep knows without asking the core.
-fn refusal(code: u16) -> Vec<u8> {
+/// An answer upkeep knows without asking the core; `head`: without its body.
+fn refusal(code: u16, head: bool) -> Vec<u8> {
     let body = match code {
         404 => "not found: /metrics, /healthz, /readyz, /status\n",
         405 => "method not allowed: GET or HEAD\n",
@@ -130,7 +130,7 @@ fn refusal(code: u16) -> Vec<u8> {
         503 => "busy: too many connections\n",
         _ => "bad request\n",
     };
-    response(code, "text/plain; charset=utf-8", body, false)
+    response(code, "text/plain; charset=utf-8", body, head)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -246,7 +246,7 @@ impl Http {
         }
         for c in self.conns.iter_mut().filter(|c| c.deadline <= now) {
             if c.phase == Phase::Reading && !c.inbuf.is_empty() {
-                let _ = c.stream.write(&refusal(408));
+                let _ = c.stream.write(&refusal(408, false));
             }
         }
         self.conns.retain(|c| c.deadline > now && !c.done);
@@ -271,7 +271,7 @@ impl Http {
             }
             if self.conns.len() >= MAX_CONNECTIONS {
                 let mut stream = stream;
-                let _ = stream.write(&refusal(503));
+                let _ = stream.write(&refusal(503, false));
                 continue;
             }
             self.next_id += 1;
@@ -322,8 +322,8 @@ fn read_request(c: &mut Conn) -> Option<(Page, bool)> {
             Some((page, head))
         }
         Parsed::Refuse(code) => {
+            c.outbuf = refusal(code, c.inbuf.starts_with(b"HEAD "));
             c.inbuf = Vec::new();
-            c.outbuf = refusal(code);
             c.phase = Phase::Writing;
             flush(c);
             None
@@ -421,7 +421,12 @@ mod tests {
         assert!(full.contains("Content-Length: 3\r\n") && full.ends_with("\r\n\r\nok\n"));
         let head = String::from_utf8(response(200, "text/plain", "ok\n", true)).unwrap();
         assert!(head.contains("Content-Length: 3\r\n") && head.ends_with("\r\n\r\n"));
-        let refused = String::from_utf8(refusal(405)).unwrap();
+        let refused = String::from_utf8(refusal(405, false)).unwrap();
         assert!(refused.contains("Allow: GET, HEAD\r\n"), "{refused}");
+        let head = String::from_utf8(refusal(404, true)).unwrap();
+        assert!(
+            head.starts_with("HTTP/1.1 404 ") && head.ends_with("\r\n\r\n"),
+            "{head}"
+        );
     }
 }
