@@ -205,7 +205,7 @@ fn a_port_in_use_stops_the_start() {
     let status = wait_exit(&mut up.0, Duration::from_secs(5));
     assert_eq!(status.code(), Some(2), "{}", log_of(&dir));
     assert!(
-        log_of(&dir).contains("cannot listen there"),
+        log_of(&dir).contains(&format!("cannot listen on port {port}")),
         "{}",
         log_of(&dir)
     );

@@ -175,10 +175,6 @@ impl Http {
         })
     }
 
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.listener.local_addr().ok()
-    }
-
     /// Descriptors to poll, listener first, in the order `handle_ready` expects.
     pub fn poll_fds(&self) -> Vec<(BorrowedFd<'_>, PollFlags)> {
         let listen = match self.accept_paused_until {

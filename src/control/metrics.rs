@@ -12,7 +12,7 @@ pub struct Counters<'a> {
     /// Processes upkeep has reaped since start-up.
     pub reaped: u64,
     /// The wall clock now, unix seconds.
-    pub wall_now: f64,
+    pub wall_now: i64,
 }
 
 /// A label value as the format wants it: backslash, double quote and newline escaped.
@@ -32,7 +32,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// One sample: `name{label="value"[,extra]} value`.
-fn sample(out: &mut String, name: &str, label: (&str, &str), extra: Option<(&str, &str)>, v: f64) {
+fn sample(out: &mut String, name: &str, label: (&str, &str), extra: Option<(&str, &str)>, v: i64) {
     let _ = write!(out, "{name}{{{}=\"", label.0);
     escape_label(label.1, out);
     if let Some((k, val)) = extra {
@@ -54,7 +54,7 @@ type Family = (
     &'static str,
     &'static str,
     &'static str,
-    fn(&StatusRow, f64) -> Option<f64>,
+    fn(&StatusRow, i64) -> Option<i64>,
 );
 
 /// `GET /metrics`.
@@ -66,37 +66,37 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
             "upkeep_service_up",
             "gauge",
             "1 when the service runs.",
-            |r, _| Some(f64::from(u8::from(r.status == Status::Running))),
+            |r, _| Some(i64::from(r.status == Status::Running)),
         ),
         (
             "upkeep_service_ready",
             "gauge",
             "1 when the service is ready.",
-            |r, _| Some(f64::from(u8::from(r.ready))),
+            |r, _| Some(i64::from(r.ready)),
         ),
         (
             "upkeep_service_healthy",
             "gauge",
             "1 when upkeep status counts the service as healthy.",
-            |r, _| Some(f64::from(u8::from(r.healthy()))),
+            |r, _| Some(i64::from(r.healthy())),
         ),
         (
             "upkeep_service_restarts_total",
             "counter",
             "Restarts of the service by upkeep.",
-            |r, _| Some(f64::from(r.restarts)),
+            |r, _| Some(i64::from(r.restarts)),
         ),
         (
             "upkeep_service_start_time_seconds",
             "gauge",
             "When the running process started, unix seconds.",
-            |r, now| r.uptime.map(|u| (now - u.as_secs_f64()).floor()),
+            |r, now| r.uptime.map(|u| now - u.as_secs() as i64),
         ),
         (
             "upkeep_service_last_exit_code",
             "gauge",
             "The last exit status (128+N: killed by signal N).",
-            |r, _| r.last_exit.map(|e| f64::from(e.status())),
+            |r, _| r.last_exit.map(|e| i64::from(e.status())),
         ),
     ];
     for (name, kind, help, value) in per_service {
@@ -116,7 +116,7 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
     );
     for r in &services {
         for s in service_states() {
-            let v = f64::from(u8::from(r.status == s));
+            let v = i64::from(r.status == s);
             sample(
                 &mut out,
                 name,
@@ -132,7 +132,7 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
     for r in &services {
         let n = counters.dropped.iter().find(|(s, _)| *s == r.name);
         let n = n.map_or(0, |(_, n)| *n);
-        sample(&mut out, name, ("service", &r.name), None, n as f64);
+        sample(&mut out, name, ("service", &r.name), None, n as i64);
     }
     let name = "upkeep_watch_starts_total";
     family(
@@ -147,7 +147,7 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
             name,
             ("watch", &r.name),
             None,
-            f64::from(r.restarts),
+            i64::from(r.restarts),
         );
     }
     family(
@@ -160,7 +160,7 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
     let name = "upkeep_build_info";
     family(&mut out, name, "gauge", "upkeep's version; always 1.");
     let version = env!("CARGO_PKG_VERSION");
-    sample(&mut out, name, ("version", version), None, 1.0);
+    sample(&mut out, name, ("version", version), None, 1);
     out
 }
 
@@ -238,7 +238,7 @@ mod tests {
             &Counters {
                 dropped: &dropped,
                 reaped: 5,
-                wall_now: 1000.5,
+                wall_now: 1000,
             },
         );
         for want in [

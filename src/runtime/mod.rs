@@ -230,12 +230,11 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
     }
     if let (true, Some(addr)) = (supervising, spec.config.settings.http) {
         match Http::bind(addr) {
-            Ok(http) => {
-                log::debug!("http endpoint on {addr}");
-                ctl.http = Some(http);
-            }
+            Ok(http) => ctl.http = Some(http),
             Err(e) => {
-                log::error!("[supervisor] http = \"{addr}\": cannot listen there: {e}");
+                // The port, not the address: formatting a SocketAddr costs 3 KiB of binary.
+                let port = addr.port();
+                log::error!("[supervisor] http: cannot listen on port {port}: {e}");
                 return Err(2);
             }
         }
@@ -263,7 +262,7 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
                 let counters = metrics::Counters {
                     dropped: &dropped,
                     reaped: ctl.reaped,
-                    wall_now: wall_ms() as f64 / 1000.0,
+                    wall_now: wall_ms().div_euclid(1000),
                 };
                 let body = metrics::exposition(&rows, &counters);
                 (200, "text/plain; version=0.0.4; charset=utf-8", body)
