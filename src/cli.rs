@@ -17,6 +17,8 @@ usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or
        upkeep shutdown                          stop everything in order, wait for the exit
                                                 (exit 0 when none runs: nothing to stop)
        upkeep logs NAME [-n LINES] [-f]         a service's recent output; -f follows it
+       upkeep wait NAME... [--ready|--healthy|--done|--down] [--timeout D]
+                                                until each is so (exit 1: timeout, never)
        (client subcommands take -c FILE and --socket PATH after their name)
 
 options:

@@ -202,6 +202,22 @@ pub fn flush_before_exit(limit: std::time::Duration) {
     }
 }
 
+/// Lines of each source dropped since start-up (a destination that could not keep up).
+pub fn dropped_lines() -> Vec<(String, u64)> {
+    let mut total = Vec::new();
+    with_sink(|sink| {
+        for channel in std::iter::once(&sink.main).chain(sink.stdout.as_ref()) {
+            for (source, n) in &channel.outbox.total {
+                match total.iter_mut().find(|(s, _)| s == source) {
+                    Some((_, t)) => *t += n,
+                    None => total.push((source.clone(), *n)),
+                }
+            }
+        }
+    });
+    total
+}
+
 /// Writes what waits, as far as the destination takes it without blocking.
 pub fn flush() {
     with_sink(Sink::flush);
@@ -354,7 +370,10 @@ impl Sink {
         self.flush();
         let left = self.main.outbox.pending().len();
         self.syslog_awaited = None;
+        // What was dropped so far stays counted (`/metrics`).
+        let total = std::mem::take(&mut self.main.outbox.total);
         self.main = Channel::new(dest);
+        self.main.outbox.total = total;
         self.stdout = None;
         let mut text = format!("syslog socket at {SYSLOG_SOCKET} is there: logging to syslog");
         if left > 0 {

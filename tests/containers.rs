@@ -404,3 +404,49 @@ fn podman_stop_within_its_timeout_thanks_to_stop_grace() {
     assert!(logs.contains("web stopping"), "{logs}");
     assert!(logs.contains("exiting with status 0"), "{logs}");
 }
+
+/// The second pod: httpGet probes on upkeep's own /readyz and /healthz. podman turns an
+/// httpGet liveness probe into a health check that runs curl in the container, which the
+/// busybox image has not: what the kubelet would GET is fetched from inside the pod.
+#[test]
+fn the_http_probed_pod_answers_its_probes() {
+    images();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let pod = format!("upkeep-test-kube-http-{}", std::process::id());
+    let yaml = std::fs::read_to_string(format!("{root}/containers/kubernetes/pod-http.yaml"))
+        .unwrap()
+        .replace("localhost/upkeep-demo:latest", DEMO)
+        .replace("name: upkeep-demo-http", &format!("name: {pod}"));
+    assert!(yaml.contains(DEMO) && yaml.contains(&pod), "{yaml}");
+    let file = std::env::temp_dir().join(format!("{pod}.yaml"));
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    struct Down<'a>(&'a str, &'a str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = podman(&["pod", "rm", "-f", "-t", "0", self.0]);
+            let _ = std::fs::remove_file(self.1);
+        }
+    }
+    let _down = Down(&pod, &file);
+    let out = podman(&["kube", "play", &file]);
+    assert!(out.status.success(), "{}", text(&out));
+    let container = format!("{pod}-demo");
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:9100{path}");
+        podman(&["exec", &container, "wget", "-qO-", &url])
+    };
+    // 503 (wget fails) until httpd is ready, then 200 ok.
+    assert!(
+        wait_for(Duration::from_secs(20), || get("/readyz").status.success()),
+        "{}",
+        text(&get("/readyz"))
+    );
+    assert_eq!(text(&get("/readyz")), "ok\n");
+    assert_eq!(text(&get("/healthz")), "ok\n");
+    let metrics = text(&get("/metrics"));
+    assert!(
+        metrics.contains("upkeep_service_up{service=\"httpd\"} 1"),
+        "{metrics}"
+    );
+}

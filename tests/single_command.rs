@@ -542,7 +542,9 @@ fn socket_activation_passes_the_listening_socket_to_command() {
         let mut up = Running(cmd.stdin(Stdio::null()).spawn().unwrap());
         if with_config {
             // The service has looked at its descriptors before COMMAND is let go.
-            assert!(wait_for(Duration::from_secs(10), || !dir.read("env").is_empty()));
+            assert!(wait_for(Duration::from_secs(10), || !dir
+                .read("env")
+                .is_empty()));
         }
         let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10)))

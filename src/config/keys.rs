@@ -89,6 +89,16 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
     key("control_socket", None, |f, k, s| {
         s.control_socket = f.string(k).map(PathBuf::from);
     }),
+    key("http", None, |f, k, s| {
+        let Some(text) = f.string(k) else { return };
+        match text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => s.http = Some(addr),
+            Err(_) => f.invalid(
+                k,
+                format!("{text:?} is not ADDR:PORT (\"127.0.0.1:9100\", \"[::1]:9100\")"),
+            ),
+        }
+    }),
     key("log_level", None, |f, k, s| {
         let Some(level) = f.string(k) else { return };
         match level.parse::<log::LevelFilter>() {
@@ -146,6 +156,7 @@ pub fn default_settings() -> Settings {
     let blank = Settings {
         scan_interval: Duration::ZERO,
         control_socket: None,
+        http: None,
         log_level: None,
         log: LogTarget::Stderr,
         include: Vec::new(),

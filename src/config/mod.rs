@@ -17,7 +17,7 @@ mod files;
 mod graph;
 mod include;
 pub mod keys;
-mod units;
+pub(crate) mod units;
 
 pub use checks::{Check, Health, Ready, ReadyWay};
 pub use graph::{start_order, worst_stop};
@@ -65,6 +65,8 @@ pub enum LogTarget {
 pub struct Settings {
     pub scan_interval: Duration,
     pub control_socket: Option<PathBuf>,
+    /// The read-only HTTP endpoint (`/metrics`, `/healthz`, ...); off when None.
+    pub http: Option<std::net::SocketAddr>,
     pub log_level: Option<log::LevelFilter>,
     pub log: LogTarget,
     /// Patterns of files with more services and watches.

@@ -1,4 +1,4 @@
-//! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown`.
+//! The client subcommands: `upkeep status|start|stop|restart|signal|reload|shutdown|logs|wait`.
 //!
 //! Exit status: 0 done (for `shutdown`, also when no upkeep listens: nothing to stop); 1
 //! upkeep refused or could not be reached; 2 usage error, or a reload of an invalid config;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Command, Request, socket_path};
+use crate::core::Condition;
 use crate::core::{Kind, Status};
 use crate::logging::say;
 use crate::types::{fmt_duration, signame};
@@ -39,6 +40,8 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
     let mut json = false;
     let mut lines = None;
     let mut follow = false;
+    let mut until = None;
+    let mut timeout_ms = None;
     let mut config = None;
     let mut socket = None;
     let mut args = args.map(|a| a.to_string_lossy().into_owned());
@@ -52,6 +55,19 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
                     n.parse()
                         .map_err(|_| format!("logs: -n {n:?}: not a number of lines"))?,
                 );
+            }
+            "--ready" | "--healthy" | "--done" | "--down" if cmd == Command::Wait => {
+                if until.is_some() {
+                    return Err("wait: give one of --ready, --healthy, --done, --down".into());
+                }
+                until = Condition::parse(&arg[2..]);
+            }
+            "--timeout" if cmd == Command::Wait => {
+                let text = args.next().ok_or("--timeout needs a duration (60s, 2m)")?;
+                timeout_ms = Some(wait_timeout(&text)?);
+            }
+            a if cmd == Command::Wait && a.starts_with("--timeout=") => {
+                timeout_ms = Some(wait_timeout(&a["--timeout=".len()..])?);
             }
             "-c" | "--config" => config = Some(args.next().ok_or("-c needs a file")?.into()),
             "--socket" => socket = Some(args.next().ok_or("--socket needs a path")?.into()),
@@ -78,7 +94,9 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
             Some(signame::parse(&word).ok_or_else(|| format!("signal: unknown signal {word:?}"))?);
     }
     match cmd {
-        Command::Start | Command::Stop | Command::Restart | Command::Signal if names.is_empty() => {
+        Command::Start | Command::Stop | Command::Restart | Command::Signal | Command::Wait
+            if names.is_empty() =>
+        {
             return Err(format!("{verb}: name at least one service"));
         }
         Command::Reload | Command::Shutdown if !names.is_empty() => {
@@ -100,11 +118,20 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
                 None
             },
             follow,
+            until: (cmd == Command::Wait).then(|| until.unwrap_or(Condition::Ready)),
+            timeout_ms,
         },
         json,
         config,
         socket,
     })
+}
+
+/// `--timeout`'s duration, in milliseconds.
+fn wait_timeout(text: &str) -> Result<u64, String> {
+    let d = crate::config::units::parse_duration(text)
+        .map_err(|e| format!("wait: --timeout {text:?}: {e}"))?;
+    Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Why no answer came.
@@ -167,6 +194,13 @@ pub fn run(args: &ClientArgs) -> i32 {
             }
         }
         Command::Start | Command::Stop | Command::Restart => settled(cmd, &reply),
+        Command::Wait => {
+            for row in reply["services"].as_array().into_iter().flatten() {
+                let name = row["name"].as_str().unwrap_or("?");
+                out(&format!("{name}: {}", row["state"].as_str().unwrap_or("?")));
+            }
+            0
+        }
         Command::Signal => {
             out(reply["message"].as_str().unwrap_or("sent"));
             0

@@ -9,7 +9,9 @@
 //! <- {"v":1,"ok":false,"error":"web is not running (backoff)"}
 //! ```
 //!
-//! `cmd` is one of status, start, stop, restart, signal, reload, shutdown, logs. Every reply
+//! `cmd` is one of status, start, stop, restart, signal, reload, shutdown, logs, wait
+//! (`"until":"ready|healthy|done|down"`, `"timeout_ms":N`: answers once every name is
+//! there, or with an error at the timeout or once one never can be). Every reply
 //! has `v` and `ok`, and `error` when `ok` is false. stop, start and restart answer once the
 //! services have settled; shutdown answers at once, then sends `{"done":true,...}` just
 //! before upkeep exits; logs answers `{"lines":[...]}` and, with `"follow":true`, one
@@ -17,6 +19,8 @@
 //! connection.
 
 pub mod client;
+pub mod http;
+pub mod metrics;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +28,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::core::StatusRow;
+use crate::core::{Condition, StatusRow};
 use crate::schedule::civil::rfc3339;
 use crate::types::signame;
 
@@ -43,10 +47,11 @@ pub enum Command {
     Reload,
     Shutdown,
     Logs,
+    Wait,
 }
 
 impl Command {
-    pub const ALL: [Command; 8] = [
+    pub const ALL: [Command; 9] = [
         Command::Status,
         Command::Start,
         Command::Stop,
@@ -55,6 +60,7 @@ impl Command {
         Command::Reload,
         Command::Shutdown,
         Command::Logs,
+        Command::Wait,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +73,7 @@ impl Command {
             Command::Reload => "reload",
             Command::Shutdown => "shutdown",
             Command::Logs => "logs",
+            Command::Wait => "wait",
         }
     }
 
@@ -84,6 +91,9 @@ pub struct Request {
     /// `logs` only: how many recent lines, and whether to follow new ones.
     pub lines: Option<usize>,
     pub follow: bool,
+    /// `wait` only: the condition, and how long to wait for it (none: for ever).
+    pub until: Option<Condition>,
+    pub timeout_ms: Option<u64>,
 }
 
 impl Request {
@@ -102,6 +112,12 @@ impl Request {
             }
             if self.follow {
                 map.insert("follow".into(), json!(true));
+            }
+            if let Some(c) = self.until {
+                map.insert("until".into(), json!(c.as_str()));
+            }
+            if let Some(ms) = self.timeout_ms {
+                map.insert("timeout_ms".into(), json!(ms));
             }
         }
         let mut line = obj.to_string();
@@ -170,12 +186,29 @@ impl Request {
         if cmd == Command::Logs && names.len() != 1 {
             return Err("logs: name one service".into());
         }
+        let until =
+            match (cmd, obj.get("until")) {
+                (Command::Wait, None | Some(Value::Null)) => Some(Condition::Ready),
+                (Command::Wait, Some(v)) => Some(v.as_str().and_then(Condition::parse).ok_or(
+                    "\"until\" must be one of \"ready\", \"healthy\", \"done\", \"down\"",
+                )?),
+                _ => None,
+            };
+        let timeout_ms = match obj.get("timeout_ms") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().ok_or("\"timeout_ms\" must be a whole number")?),
+        };
+        if cmd == Command::Wait && names.is_empty() {
+            return Err("wait: name at least one service".into());
+        }
         Ok(Request {
             cmd,
             names,
             signal,
             lines,
             follow,
+            until,
+            timeout_ms,
         })
     }
 }
@@ -279,6 +312,8 @@ mod tests {
             signal: Some(libc::SIGHUP),
             lines: None,
             follow: false,
+            until: None,
+            timeout_ms: None,
         };
         assert_eq!(Request::parse(req.to_line().as_bytes()), Ok(req));
         let status = Request::parse(br#"{"v":1,"cmd":"status"}"#).unwrap();
@@ -290,8 +325,24 @@ mod tests {
             signal: None,
             lines: Some(10),
             follow: true,
+            until: None,
+            timeout_ms: None,
         };
         assert_eq!(Request::parse(logs.to_line().as_bytes()), Ok(logs));
+        let wait = Request {
+            cmd: Command::Wait,
+            names: vec!["db".into()],
+            signal: None,
+            lines: None,
+            follow: false,
+            until: Some(Condition::Done),
+            timeout_ms: Some(1500),
+        };
+        assert_eq!(Request::parse(wait.to_line().as_bytes()), Ok(wait));
+        let bare = Request::parse(br#"{"v":1,"cmd":"wait","names":["db"]}"#).unwrap();
+        assert_eq!(bare.until, Some(Condition::Ready));
+        assert!(Request::parse(br#"{"v":1,"cmd":"wait","names":["a"],"until":"up"}"#).is_err());
+        assert!(Request::parse(br#"{"v":1,"cmd":"wait","names":[]}"#).is_err());
         assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":[]}"#).is_err());
         assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":["a"],"lines":-1}"#).is_err());
     }
@@ -361,20 +412,7 @@ mod tests {
                 next_run: Some(1_796_529_600),
                 run_failed: false,
             },
-            StatusRow {
-                name: "apache".into(),
-                kind: Kind::Watch,
-                status: Status::Missing,
-                pid: None,
-                uptime: None,
-                restarts: 0,
-                last_exit: None,
-                ready: false,
-                health: HealthState::Unchecked,
-                note: None,
-                next_run: None,
-                run_failed: false,
-            },
+            StatusRow::bare("apache", Kind::Watch, Status::Missing),
         ];
         let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();
         let want = json!({"v": 1, "ok": true, "healthy": false,

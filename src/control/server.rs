@@ -14,6 +14,7 @@ use std::time::Instant;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::{CONNECTION_DEADLINE, MAX_REQUEST, Request, error_line};
+use crate::core::Condition;
 use crate::os::platform;
 
 /// More clients than this at once are turned away: a flood costs a bounded amount of memory.
@@ -39,6 +40,12 @@ pub enum Wait {
     Exit,
     /// logs -f: this service's new lines, until the client hangs up.
     Follow(String),
+    /// wait: these names to be in this condition, until the deadline.
+    Condition {
+        names: Vec<String>,
+        until: Condition,
+        deadline: Option<Instant>,
+    },
 }
 
 /// A follower that reads slower than its service writes loses lines past this backlog.
@@ -158,7 +165,10 @@ impl Server {
 
     /// The earliest connection deadline.
     pub fn deadline(&self) -> Option<Instant> {
-        let conns = self.conns.iter().filter_map(|c| c.deadline);
+        let conns = self.conns.iter().filter_map(|c| match &c.phase {
+            ConnState::Waiting(Wait::Condition { deadline, .. }) => *deadline,
+            _ => c.deadline,
+        });
         conns.chain(self.accept_paused_until).min()
     }
 
@@ -239,6 +249,21 @@ impl Server {
             .iter()
             .filter_map(|c| match &c.phase {
                 ConnState::Waiting(Wait::Settled(names)) => Some((c.id, names.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Connections waiting in `upkeep wait`: (id, names, condition, deadline).
+    pub fn waiting_for_conditions(&self) -> Vec<(u64, &[String], Condition, Option<Instant>)> {
+        self.conns
+            .iter()
+            .filter_map(|c| match &c.phase {
+                ConnState::Waiting(Wait::Condition {
+                    names,
+                    until,
+                    deadline,
+                }) => Some((c.id, names.as_slice(), *until, *deadline)),
                 _ => None,
             })
             .collect()

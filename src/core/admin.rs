@@ -182,6 +182,25 @@ pub struct StatusRow {
 }
 
 impl StatusRow {
+    /// A row with nothing but a name, a kind and a state: what tests build on.
+    #[cfg(test)]
+    pub fn bare(name: &str, kind: Kind, status: Status) -> StatusRow {
+        StatusRow {
+            name: name.into(),
+            kind,
+            status,
+            pid: None,
+            uptime: None,
+            restarts: 0,
+            last_exit: None,
+            ready: false,
+            health: HealthState::Unchecked,
+            note: None,
+            next_run: None,
+            run_failed: false,
+        }
+    }
+
     /// What `upkeep status` exits 3 for when false: should run and does not, is not ready
     /// yet, or is unhealthy.
     pub fn healthy(&self) -> bool {
@@ -437,6 +456,9 @@ impl Core {
 
         if settings.control_socket != self.settings.control_socket {
             report.restart_needed.push("control_socket");
+        }
+        if settings.http != self.settings.http {
+            report.restart_needed.push("http");
         }
         if settings.log != self.settings.log {
             report.restart_needed.push("log");

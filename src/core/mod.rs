@@ -33,6 +33,7 @@ mod route;
 mod service;
 #[cfg(test)]
 mod tests;
+mod wait;
 mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -48,6 +49,7 @@ pub use checks::HealthState;
 use main_cmd::MainCmd;
 use route::{Routed, ServiceIndex};
 use service::ServiceRun;
+pub use wait::{Condition, Verdict, verdict};
 use watch::WatchRun;
 
 /// A watch's id, likewise.

@@ -253,6 +253,8 @@ pub struct Outbox {
     start: usize,
     /// Lines dropped, per source, not yet reported.
     dropped: Vec<(String, u64)>,
+    /// Lines dropped, per source, ever: what `/metrics` shows.
+    pub total: Vec<(String, u64)>,
 }
 
 impl Outbox {
@@ -266,15 +268,24 @@ impl Outbox {
                 if let Some((_, n)) = self.dropped.get_mut(k) {
                     *n += 1;
                 }
+                self.count_drop(source);
                 return;
             }
             self.dropped.swap_remove(k);
             self.buf.extend_from_slice(&text);
         } else if self.room() < line.len() {
             self.dropped.push((source.to_string(), 1));
+            self.count_drop(source);
             return;
         }
         self.buf.extend_from_slice(line);
+    }
+
+    fn count_drop(&mut self, source: &str) {
+        match self.total.iter_mut().find(|(s, _)| s == source) {
+            Some((_, n)) => *n += 1,
+            None => self.total.push((source.to_string(), 1)),
+        }
     }
 
     /// What is waiting to be written.

@@ -20,9 +20,13 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::json;
 
 use crate::config::{self, Config};
+use crate::control::http::{self, Http, Page};
+use crate::control::metrics;
 use crate::control::server::{BindError, Server, Wait};
 use crate::control::{self, Command, Request, error_line, ok_line, status_line};
-use crate::core::{Action, Core, Event, Level, MainOptions, Mode, Options, Owner};
+use crate::core::{
+    Action, Condition, Core, Event, Level, MainOptions, Mode, Options, Owner, Verdict,
+};
 use crate::os::{self, platform, proctable, reap, signals};
 use crate::types::SpawnPlan;
 use checks::{Checkers, Watched};
@@ -47,6 +51,10 @@ struct Control {
     server: Option<Server>,
     /// The manager that started upkeep, told of readiness and the stop (with a config).
     upwards: Option<upward::Upwards>,
+    /// `[supervisor] http`: the read-only endpoint.
+    http: Option<Http>,
+    /// Processes reaped since start-up (`upkeep_reaped_total`).
+    reaped: u64,
     /// The config file, for reloads; None in single-command mode.
     config_path: Option<PathBuf>,
     verbosity: i32,
@@ -60,6 +68,7 @@ const EXIT_LOG_GRACE: Duration = Duration::from_millis(200);
 enum Token {
     Signals,
     Server,
+    Http,
     Output(Pipe),
     /// Some of the services' pipes have input: ask the set which.
     ServicePipes,
@@ -139,8 +148,9 @@ pub fn run(spec: RunSpec) -> i32 {
         if let Some(up) = &mut ctl.upwards {
             up.tell(&core, Instant::now());
         }
+        answer_waits(&core, &mut ctl, Instant::now());
         serve_followers(&mut ctl, &mut outputs);
-        let (woken, server_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
+        let (woken, server_ready, http_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
         core.set_wall_clock(Instant::now(), wall_ms());
         if let Some(server) = &mut ctl.server {
             let now = Instant::now();
@@ -149,6 +159,7 @@ pub fn run(spec: RunSpec) -> i32 {
                 handle_request(&mut core, &mut ctl, id, request, now);
             }
         }
+        serve_http(&core, &mut ctl, &http_ready);
         for token in woken {
             match token {
                 Token::Output(pipe) => readable.push(pipe),
@@ -159,7 +170,7 @@ pub fn run(spec: RunSpec) -> i32 {
                         core.handle_event(Instant::now(), event);
                     }
                 }
-                Token::Signals | Token::Server => {}
+                Token::Signals | Token::Server | Token::Http => {}
             }
         }
         let now = Instant::now();
@@ -170,7 +181,7 @@ pub fn run(spec: RunSpec) -> i32 {
             }
         }
         // Reap on every wake-up: SIGCHLDs coalesce, and one may have arrived before the handler.
-        feed_reaped(&mut core, &mut outputs, now);
+        ctl.reaped += feed_reaped(&mut core, &mut outputs, now);
         core.handle_timeout(now);
     }
 }
@@ -206,6 +217,8 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
     let mut ctl = Control {
         server: None,
         upwards: None,
+        http: None,
+        reaped: 0,
         config_path: supervising.then(|| spec.config.path.clone()),
         verbosity: spec.verbosity,
     };
@@ -228,7 +241,57 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
             }
         }
     }
+    if let (true, Some(addr)) = (supervising, spec.config.settings.http) {
+        match Http::bind(addr) {
+            Ok(http) => ctl.http = Some(http),
+            Err(e) => {
+                // The port, not the address: formatting a SocketAddr costs 3 KiB of binary.
+                let port = addr.port();
+                log::error!("[supervisor] http: cannot listen on port {port}: {e}");
+                return Err(2);
+            }
+        }
+    }
     Ok(ctl)
+}
+
+/// Answers what the HTTP endpoint's clients asked, from the core's status rows.
+fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
+    let Some(http) = &mut ctl.http else {
+        return;
+    };
+    let now = Instant::now();
+    http.expire(now);
+    let asked = http.handle_ready(ready, now);
+    if asked.is_empty() {
+        return;
+    }
+    let rows = core.status(now, &[]).unwrap_or_default();
+    for (id, page, head) in asked {
+        let text = "text/plain; charset=utf-8";
+        let (code, content_type, body) = match page {
+            Page::Metrics => {
+                let dropped = crate::logging::dropped_lines();
+                let counters = metrics::Counters {
+                    dropped: &dropped,
+                    reaped: ctl.reaped,
+                    wall_now: wall_ms().div_euclid(1000),
+                };
+                let body = metrics::exposition(&rows, &counters);
+                (200, "text/plain; version=0.0.4; charset=utf-8", body)
+            }
+            Page::Healthz | Page::Readyz => {
+                let (fine, body) = if page == Page::Healthz {
+                    metrics::healthz(&rows)
+                } else {
+                    metrics::readyz(&rows)
+                };
+                (if fine { 200 } else { 503 }, text, body)
+            }
+            Page::Status => (200, "application/json", status_line(&rows)),
+        };
+        http.answer(id, http::response(code, content_type, &body, head));
+    }
 }
 
 /// Carries out every action the core has; the exit status once it says to exit.
@@ -272,11 +335,12 @@ fn wait(
     ctl: &Control,
     outputs: &Outputs,
     checkers: &Checkers,
-) -> (Vec<Token>, Vec<bool>) {
+) -> (Vec<Token>, Vec<bool>, Vec<bool>) {
     let deadline = [
         core.poll_timeout(),
         ctl.server.as_ref().and_then(Server::deadline),
         ctl.upwards.as_ref().and_then(upward::Upwards::deadline),
+        ctl.http.as_ref().and_then(Http::deadline),
     ]
     .into_iter()
     .flatten()
@@ -290,6 +354,12 @@ fn wait(
         for (fd, flags) in server.poll_fds() {
             fds.push(PollFd::new(fd, flags));
             tokens.push(Token::Server);
+        }
+    }
+    if let Some(http) = &ctl.http {
+        for (fd, flags) in http.poll_fds() {
+            fds.push(PollFd::new(fd, flags));
+            tokens.push(Token::Http);
         }
     }
     for (fd, pipe) in outputs.pipes() {
@@ -314,19 +384,22 @@ fn wait(
         Err(e) => log::error!("poll failed: {e}"),
     }
     let woke = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-    let server_ready = fds
-        .iter()
-        .zip(&tokens)
-        .filter(|(_, t)| **t == Token::Server)
-        .map(|(fd, _)| woke(fd))
-        .collect();
+    let ready_of = |token: Token| {
+        fds.iter()
+            .zip(&tokens)
+            .filter(|(_, t)| **t == token)
+            .map(|(fd, _)| woke(fd))
+            .collect()
+    };
+    let server_ready = ready_of(Token::Server);
+    let http_ready = ready_of(Token::Http);
     let woken = fds
         .iter()
         .zip(tokens)
         .filter(|(fd, _)| woke(fd))
         .map(|(_, t)| t)
         .collect();
-    (woken, server_ready)
+    (woken, server_ready, http_ready)
 }
 
 /// Carries out one action, feeding its result back; returns the status when it is the exit.
@@ -378,7 +451,7 @@ fn carry_out(
         }
         Action::KillAll(sig) => {
             os::signal_all(sig);
-            feed_reaped(core, outputs, Instant::now());
+            ctl.reaped += feed_reaped(core, outputs, Instant::now());
         }
         Action::Reload => {
             reload(core, ctl, now);
@@ -481,6 +554,24 @@ fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now
                 Err(e) => error_line(&e, &[]),
             }
         }
+        Command::Wait => match core.status(now, &names) {
+            Ok(_) => {
+                if let Some(server) = &mut ctl.server {
+                    let until = req.until.unwrap_or(Condition::Ready);
+                    let deadline = req
+                        .timeout_ms
+                        .and_then(|ms| now.checked_add(Duration::from_millis(ms)));
+                    let wait = Wait::Condition {
+                        names,
+                        until,
+                        deadline,
+                    };
+                    server.park(id, None, wait);
+                }
+                return;
+            }
+            Err(e) => error_line(&e, &[]),
+        },
         Command::Shutdown => {
             core.shutdown(now);
             if let Some(server) = &mut ctl.server {
@@ -508,6 +599,47 @@ fn answer_settled(core: &Core, ctl: &mut Control, now: Instant) {
             };
             server.reply(id, reply, now);
         }
+    }
+}
+
+/// Answers every `upkeep wait` whose names are all there, or one of which never will be,
+/// or whose deadline has passed. Called on every wake-up: the loop wakes for every change.
+fn answer_waits(core: &Core, ctl: &mut Control, now: Instant) {
+    let Some(server) = &mut ctl.server else {
+        return;
+    };
+    let mut replies = Vec::new();
+    for (id, names, until, deadline) in server.waiting_for_conditions() {
+        let rows = match core.status(now, names) {
+            Ok(rows) => rows,
+            // Removed by a reload while waited for.
+            Err(e) => {
+                replies.push((id, error_line(&e, &[])));
+                continue;
+            }
+        };
+        let mut pending = Vec::new();
+        let mut hopeless = Vec::new();
+        for row in &rows {
+            match crate::core::verdict(row, until) {
+                Verdict::Met => {}
+                Verdict::Pending(what) => pending.push(what),
+                Verdict::Hopeless(what) => hopeless.push(what),
+            }
+        }
+        let until = until.as_str();
+        if !hopeless.is_empty() {
+            let why = format!("{} can never be {until} as things stand", names.join(", "));
+            replies.push((id, error_line(&why, &hopeless)));
+        } else if pending.is_empty() {
+            replies.push((id, status_line(&rows)));
+        } else if deadline.is_some_and(|t| t <= now) {
+            let why = format!("timed out waiting for {} to be {until}", names.join(", "));
+            replies.push((id, error_line(&why, &pending)));
+        }
+    }
+    for (id, line) in replies {
+        server.reply(id, line, now);
     }
 }
 
@@ -563,8 +695,10 @@ fn enough_open_files(services: usize) {
     }
 }
 
-fn feed_reaped(core: &mut Core, outputs: &mut Outputs, now: Instant) {
+/// Feeds every child reaped now to the core; returns how many.
+fn feed_reaped(core: &mut Core, outputs: &mut Outputs, now: Instant) -> u64 {
     let (reaped, no_children) = reap::reap_all();
+    let count = reaped.len() as u64;
     for (pid, exit) in reaped {
         // A child's last lines are logged before the core hears it ended.
         outputs.reaped(pid, core);
@@ -573,6 +707,7 @@ fn feed_reaped(core: &mut Core, outputs: &mut Outputs, now: Instant) {
     if no_children {
         core.handle_event(now, Event::NoChildren);
     }
+    count
 }
 
 /// A poll timeout that never undershoots: a deadline 0.4 ms away must not become 0 ms and spin.
