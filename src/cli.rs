@@ -17,6 +17,8 @@ usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or
        upkeep shutdown                          stop everything in order, wait for the exit
                                                 (exit 0 when none runs: nothing to stop)
        upkeep logs NAME [-n LINES] [-f]         a service's recent output; -f follows it
+       upkeep import FILE|DIR                   a supervisord.conf or an s6-overlay tree
+                                                -> upkeep.toml on stdout, summary on stderr
        (client subcommands take -c FILE and --socket PATH after their name)
 
 options:
@@ -68,6 +70,10 @@ pub enum Cli {
     Scan {
         config: Option<PathBuf>,
     },
+    /// `upkeep import FILE|DIR`
+    Import {
+        path: PathBuf,
+    },
     /// `upkeep status|start|stop|restart|signal|reload|shutdown ...`
     Client(crate::control::client::ClientArgs),
     Help,
@@ -84,6 +90,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
         Some("scan") => {
             args.next();
             return parse_config_only(args, "scan").map(|config| Cli::Scan { config });
+        }
+        Some("import") => {
+            args.next();
+            let words: Vec<OsString> = args.collect();
+            return match <[OsString; 1]>::try_from(words) {
+                Ok([path]) => Ok(Cli::Import { path: path.into() }),
+                Err(_) => Err("import takes one FILE or DIR".into()),
+            };
         }
         Some(word) => {
             if let Some(cmd) = crate::control::Command::parse(word) {

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         }
         Ok(cli::Cli::Check { config }) => check(config),
         Ok(cli::Cli::Scan { config }) => scan(config),
+        Ok(cli::Cli::Import { path }) => import(&path),
         Ok(cli::Cli::Client(args)) => control::client::run(&args),
         Ok(cli::Cli::Run(args)) => run(args),
         Err(e) => {
@@ -52,6 +53,26 @@ fn check(config: Option<PathBuf>) -> i32 {
         c.files
     );
     0
+}
+
+/// `upkeep import PATH`: the config on stdout, whole or not at all; the summary on stderr.
+fn import(path: &std::path::Path) -> i32 {
+    match upkeep::import::import(path) {
+        Ok(done) => {
+            if std::io::stdout().write_all(done.toml.as_bytes()).is_err() {
+                return 2;
+            }
+            say(&format!(
+                "upkeep import: {} services, {} oneshots, {} settings not imported",
+                done.services, done.oneshots, done.not_imported
+            ));
+            0
+        }
+        Err(f) => {
+            say(&format!("upkeep import: {}", f.message));
+            f.code
+        }
+    }
 }
 
 /// `upkeep scan`: one pass over the watches, through the same core and loop as the
