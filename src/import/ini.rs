@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(s[0].get("command2"), Some("x;y"));
         assert_eq!(s[0].get("environment"), Some("A=1,\nB=2"));
         assert_eq!(s[1].get("numprocs"), Some("2"));
-        assert_eq!(s[1].line, 9);
+        assert_eq!(s[1].line, 8);
     }
 
     #[test]
