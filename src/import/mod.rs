@@ -24,6 +24,8 @@ pub struct Unit {
     pub notes: Vec<String>,
     /// `env`, written last as an inline table.
     pub env: Vec<(String, String)>,
+    /// Names it comes after, before they are written as `after`.
+    pub after: Vec<String>,
     pub oneshot: bool,
 }
 
