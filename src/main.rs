@@ -128,8 +128,12 @@ fn run(args: cli::RunArgs) -> i32 {
         name: first.to_string_lossy().into_owned(),
         argv: args.command.clone(),
         // tini's variables, set to anything: -g; TINI_SUBREAPER needs nothing (upkeep always
-        // is a subreaper when not PID 1); TINI_VERBOSITY is read by `logging`.
-        signal_group: args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some(),
+        // is a subreaper when not PID 1); TINI_VERBOSITY is read by `logging`. dumb-init's
+        // -c or DUMB_INIT_SETSID=0 (single child) undo -g.
+        signal_group: (args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some())
+            && !args.single_child
+            && std::env::var_os("DUMB_INIT_SETSID").is_none_or(|v| v != "0"),
+        rewrite: args.rewrite.clone(),
         success_codes: args.success_codes.clone(),
         warn_on_reap: args.warn_on_reap,
     });

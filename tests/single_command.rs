@@ -485,3 +485,80 @@ fn tini_verbosity_and_subreaper_keep_their_meaning() {
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// dumb-init's `-r S:R`: S reaches COMMAND as R, R = 0 drops it; on the fast path and on
+/// the general loop (`-v` turns debug logging on, which takes the general loop).
+#[test]
+fn dumb_init_rewrite_maps_and_drops_signals() {
+    for extra in [&[][..], &["-v"][..]] {
+        let dir = TempDir::new("rewrite");
+        let (file, ready) = (dir.path("got"), dir.path("ready"));
+        let sigs = ["USR1", "USR2", "WINCH", "HUP"];
+        let script = recorder(file.to_str().unwrap(), ready.to_str().unwrap(), &sigs);
+        let mut child = cmd(&test_bin())
+            .args(extra)
+            .args([
+                "-r",
+                "USR1:USR2",
+                "--rewrite",
+                "28:0",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .spawn()
+            .unwrap();
+        assert!(wait_for(Duration::from_secs(10), || ready.exists()));
+        let pid = child.id() as i32;
+        kill(pid, libc::SIGUSR1);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&file, "USR2")));
+        kill(pid, libc::SIGWINCH);
+        kill(pid, libc::SIGHUP);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&file, "HUP")));
+        let got = dir.read("got");
+        assert!(
+            !got.contains("USR1") && !got.contains("WINCH"),
+            "{extra:?}: {got:?}"
+        );
+        kill_tree(&mut child);
+    }
+}
+
+/// dumb-init's `-c` and `DUMB_INIT_SETSID=0`: signals reach COMMAND only, even with tini's
+/// `-g` or `TINI_KILL_PROCESS_GROUP`.
+#[test]
+fn dumb_init_single_child_signals_only_the_command() {
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 2] = [
+        (&["-g", "-c", "--"], &[]),
+        (
+            &["--"],
+            &[("TINI_KILL_PROCESS_GROUP", "1"), ("DUMB_INIT_SETSID", "0")],
+        ),
+    ];
+    for (args, env) in cases {
+        let dir = TempDir::new("single-child");
+        let (mine, ready1) = (dir.path("child"), dir.path("ready1"));
+        let (grand, ready2) = (dir.path("grand"), dir.path("ready2"));
+        let inner = recorder(grand.to_str().unwrap(), ready2.to_str().unwrap(), &["USR1"]);
+        let outer = recorder(mine.to_str().unwrap(), ready1.to_str().unwrap(), &["USR1"]);
+        let script = format!("sh -c \"{inner}\" & {outer}");
+        let mut child = cmd(&test_bin())
+            .args(args)
+            .args(["sh", "-c", &script])
+            .envs(env.iter().copied())
+            .spawn()
+            .unwrap();
+        assert!(wait_for(Duration::from_secs(10), || ready1.exists()
+            && ready2.exists()));
+        kill(child.id() as i32, libc::SIGUSR1);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&mine, "USR1")));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !file_has(&grand, "USR1"),
+            "{args:?} {env:?}: the grandchild got it"
+        );
+        kill_tree(&mut child);
+    }
+}

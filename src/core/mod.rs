@@ -182,6 +182,19 @@ pub struct MainOptions {
     pub success_codes: Vec<i32>,
     /// `-w`: warn when reaping a zombie that is not COMMAND.
     pub warn_on_reap: bool,
+    /// dumb-init's `-r S:R`: S is forwarded as R; R = 0 drops it.
+    pub rewrite: Vec<(i32, i32)>,
+}
+
+impl MainOptions {
+    /// The signal COMMAND gets for `sig` (None: dropped).
+    pub fn rewritten(&self, sig: i32) -> Option<i32> {
+        match self.rewrite.iter().rev().find(|(s, _)| *s == sig) {
+            Some(&(_, 0)) => None,
+            Some(&(_, r)) => Some(r),
+            None => Some(sig),
+        }
+    }
 }
 
 /// What kind of run this is.

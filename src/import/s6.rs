@@ -97,7 +97,7 @@ pub fn import(root: &Path) -> Result<Draft, String> {
     if let Some(init) = last_init {
         for u in draft.units.iter_mut().skip(first) {
             let mut after = vec![init.clone()];
-            after.extend(u.after.drain(..));
+            after.append(&mut u.after);
             u.set("after", quote_list(&after), "cont-init.d scripts run first");
         }
     } else {

@@ -197,10 +197,10 @@ fn oneshot(u: &mut Unit, dir: &Path) -> Result<(), String> {
     u.set("type", quote("oneshot"), "");
     let up = small(&dir.join("up"))?.unwrap_or_default();
     let mut words = plain_command(&up);
-    if let Some(w) = &mut words {
-        if w.first().is_some_and(|f| f == "with-contenv") {
-            w.remove(0);
-        }
+    if let Some(w) = &mut words
+        && w.first().is_some_and(|f| f == "with-contenv")
+    {
+        w.remove(0);
     }
     match words.filter(|w| !w.is_empty()) {
         Some(w) => u.set("command", quote_list(&w), "up"),

@@ -258,14 +258,14 @@ fn output(u: &mut Unit, get: &Get) -> Result<(), String> {
     if redirect {
         return Ok(());
     }
-    if let Some(err) = get("stderr_logfile")? {
-        if target(&err) != out {
-            u.note(
-                "stderr_logfile",
-                &err,
-                "stdout and stderr share the service's `output`",
-            );
-        }
+    if let Some(err) = get("stderr_logfile")?
+        && target(&err) != out
+    {
+        u.note(
+            "stderr_logfile",
+            &err,
+            "stdout and stderr share the service's `output`",
+        );
     }
     for k in ["stderr_logfile_maxbytes", "stderr_logfile_backups"] {
         if let Some(v) = get(k)? {
