@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Draft, Unit, note, quote, quote_list, read_text, service_name};
 
-mod rc;
+pub(super) mod rc;
 
 /// The entries of a directory, sorted by name; none when it does not exist.
 fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
