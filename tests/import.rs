@@ -275,6 +275,10 @@ fn bad_input_prints_nothing_on_stdout() {
         assert_eq!((code, out.as_str()), (want, ""), "{name}: {err}");
         assert!(err.contains(says), "{name}: {err}");
     }
+    let huge = format!("[program:a]\ncommand=a\n{}", ";\n".repeat(600_000));
+    let (code, out, err) = import(&dir.write("huge.conf", &huge));
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("too big"), "{err}");
     let (code, out, err) = import(&dir.path("empty"));
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     let (code, _) = run(&["import"]);

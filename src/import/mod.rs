@@ -79,11 +79,12 @@ fn unreadable(message: String) -> Failure {
 pub fn import(path: &Path) -> Result<Imported, Failure> {
     let meta = std::fs::metadata(path)
         .map_err(|e| unreadable(format!("cannot read {}: {e}", path.display())))?;
-    let draft = if meta.is_dir() {
+    let mut draft = if meta.is_dir() {
         s6::import(path).map_err(unreadable)?
     } else {
         supervisord::import(path).map_err(unreadable)?
     };
+    unique_names(&mut draft.units);
     let imported = render(&format!("{}", path.display()), &draft);
     if imported.services + imported.oneshots == 0 {
         let what = if meta.is_dir() {
@@ -97,6 +98,25 @@ pub fn import(path: &Path) -> Result<Imported, Failure> {
         });
     }
     Ok(imported)
+}
+
+/// A name met twice (two supervisord groups with the same process name, a services.d and
+/// an s6-rc.d service) gets `-2`, `-3`...: one TOML table per service.
+fn unique_names(units: &mut [Unit]) {
+    let mut taken: Vec<String> = Vec::new();
+    for u in units.iter_mut() {
+        let mut name = u.name.clone();
+        let mut n = 1;
+        while taken.contains(&name) {
+            n += 1;
+            name = format!("{}-{n}", u.name);
+        }
+        if name != u.name {
+            u.origin = format!("{} (renamed: {} was taken)", u.origin, u.name);
+            u.name = name.clone();
+        }
+        taken.push(name);
+    }
 }
 
 /// The text of a config file: UTF-8, no NUL, at most `MAX_FILE` bytes.

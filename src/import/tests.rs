@@ -52,3 +52,16 @@ fn execline_up_lines() {
     assert_eq!(s6::rc::plain_command("foreground { a } b"), None);
     assert_eq!(s6::rc::plain_command("echo ${X}"), None);
 }
+
+#[test]
+fn names_met_twice_are_renamed() {
+    let unit = |n: &str| Unit {
+        name: n.into(),
+        ..Unit::default()
+    };
+    let mut units = vec![unit("a"), unit("a"), unit("a-2"), unit("a")];
+    unique_names(&mut units);
+    let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["a", "a-2", "a-2-2", "a-3"]);
+    assert!(units[1].origin.contains("renamed"));
+}
