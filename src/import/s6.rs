@@ -16,12 +16,19 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
     };
-    let mut out: Vec<(String, PathBuf)> = list
-        .filter_map(Result::ok)
-        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), e.path())))
-        .filter(|(n, _)| !n.starts_with('.'))
-        .collect();
-    out.sort();
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for e in list.filter_map(Result::ok) {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        // Sorted as they come, as config::include does: a sort of its own would cost the
+        // static binary more than this loop.
+        let at = out.partition_point(|(n, _)| n.as_str() < name.as_str());
+        out.insert(at, (name, e.path()));
+    }
     Ok(out)
 }
 

@@ -313,9 +313,13 @@ pub(super) fn add_env(u: &mut Unit, pairs: &[(String, String)], over: bool) {
 /// Each priority level comes `after` the level before it: supervisord starts lower
 /// priorities first and stops them last.
 fn order_by_priority(units: &mut [Unit], priorities: &[(String, i64)]) {
-    let mut levels: Vec<i64> = priorities.iter().map(|(_, p)| *p).collect();
-    levels.sort_unstable();
-    levels.dedup();
+    // Sorted and deduplicated by insertion: no sort of its own in the static binary.
+    let mut levels: Vec<i64> = Vec::new();
+    for &(_, p) in priorities {
+        if let Err(at) = levels.binary_search(&p) {
+            levels.insert(at, p);
+        }
+    }
     for u in units.iter_mut() {
         let Some(&(_, p)) = priorities.iter().find(|(n, _)| *n == u.name) else {
             continue;

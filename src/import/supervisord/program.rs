@@ -246,7 +246,7 @@ fn output(u: &mut Unit, get: &Get) -> Result<(), String> {
     ] {
         let Some(v) = get(k)? else { continue };
         match (file, key) {
-            (false, _) => u.note(k, &v, "output is not a file"),
+            (false, _) => u.note(k, &v, "nothing to rotate: output is not a file"),
             (true, "output_max_size") => match size(&v).filter(|s| s != "0") {
                 Some(s) => u.set(key, quote(&s), format!("{k} = {v}")),
                 None => u.note(k, &v, "upkeep always rotates at output_max_size"),
