@@ -13,6 +13,8 @@ command -v prlimit >/dev/null || need+=(util-linux)
 command -v mandoc >/dev/null || need+=(mandoc)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v setsid >/dev/null || need+=(util-linux)
+# `upkeep import` is tested on the sample config supervisord itself prints.
+command -v echo_supervisord_conf >/dev/null || need+=(supervisor)
 # The container tests (tests/containers.rs): podman with runc, images from busybox-static.
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)

@@ -19,6 +19,8 @@ usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or
        upkeep logs NAME [-n LINES] [-f]         a service's recent output; -f follows it
        upkeep wait NAME... [--ready|--healthy|--done|--down] [--timeout D]
                                                 until each is so (exit 1: timeout, never)
+       upkeep import FILE|DIR                   a supervisord.conf or an s6-overlay tree
+                                                -> upkeep.toml on stdout, summary on stderr
        (client subcommands take -c FILE and --socket PATH after their name)
 
 options:
@@ -29,6 +31,9 @@ options:
   -p SIGNAL           signal upkeep receives when its parent dies
   -w                  warn about every reaped zombie that is not COMMAND
   -s                  subreaper (accepted for tini; upkeep always is one when not PID 1)
+  -r, --rewrite S:R   dumb-init's: forward signal S to COMMAND as R (R = 0: drop it)
+      --single-child  dumb-init's -c: signals to COMMAND only (the default; undoes -g);
+                      `-c` before `--` or another option means this too
   -v, -q              more / less logging (repeatable); UPKEEP_LOG=debug|info|warn|error
   -h, --help          this text
       --version       upkeep's version, target and commit
@@ -56,6 +61,10 @@ pub struct RunArgs {
     pub success_codes: Vec<i32>,
     pub parent_death_signal: Option<i32>,
     pub warn_on_reap: bool,
+    /// dumb-init's `-r S:R`: (S, R), R = 0 drops S.
+    pub rewrite: Vec<(i32, i32)>,
+    /// dumb-init's `-c`: signals to COMMAND only, whatever `-g` says.
+    pub single_child: bool,
     pub command: Vec<OsString>,
 }
 
@@ -69,6 +78,10 @@ pub enum Cli {
     /// `upkeep scan [-c FILE]`
     Scan {
         config: Option<PathBuf>,
+    },
+    /// `upkeep import FILE|DIR`
+    Import {
+        path: PathBuf,
     },
     /// `upkeep status|start|stop|restart|signal|reload|shutdown ...`
     Client(crate::control::client::ClientArgs),
@@ -86,6 +99,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
         Some("scan") => {
             args.next();
             return parse_config_only(args, "scan").map(|config| Cli::Scan { config });
+        }
+        Some("import") => {
+            args.next();
+            let words: Vec<OsString> = args.collect();
+            return match <[OsString; 1]>::try_from(words) {
+                Ok([path]) => Ok(Cli::Import { path: path.into() }),
+                Err(_) => Err("import takes one FILE or DIR".into()),
+            };
         }
         Some(word) => {
             if let Some(cmd) = crate::control::Command::parse(word) {
@@ -127,6 +148,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
             match name {
                 "config" => run.config = Some(value("config")?.into()),
                 "socket" => run.socket = Some(value("socket")?.into()),
+                "rewrite" => run.rewrite.push(parse_rewrite(&value("rewrite")?)?),
+                "single-child" => run.single_child = true,
                 "help" => return Ok(Cli::Help),
                 "version" => return Ok(Cli::Version),
                 _ => return Err(format!("unknown option --{name}")),
@@ -134,6 +157,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
             continue;
         }
         if let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) {
+            let no_value_next = args
+                .peek()
+                .and_then(|a| a.to_str())
+                .is_none_or(|n| n.starts_with('-'));
             for (i, flag) in cluster.char_indices() {
                 // Flags that take a value use the rest of the word, or the next word.
                 let mut value = || -> Result<String, String> {
@@ -153,7 +180,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
                     'q' => run.verbosity -= 1,
                     'h' => return Ok(Cli::Help),
                     'c' => {
+                        // dumb-init's `-c` (single child) when no FILE follows: `-c --`,
+                        // `-c -r 15:3`; upkeep's `-c FILE` otherwise.
+                        if cluster.len() == i + 1 && no_value_next {
+                            run.single_child = true;
+                            continue;
+                        }
                         run.config = Some(value()?.into());
+                        break;
+                    }
+                    'r' => {
+                        run.rewrite.push(parse_rewrite(&value()?)?);
                         break;
                     }
                     'e' => {
@@ -184,6 +221,24 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
         break;
     }
     Ok(Cli::Run(run))
+}
+
+/// dumb-init's `S:R`: numbers (as dumb-init takes them) or names; R = 0 drops S.
+fn parse_rewrite(text: &str) -> Result<(i32, i32), String> {
+    let sig = |s: &str| {
+        s.parse::<i32>()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .or_else(|| signame::parse(s))
+    };
+    let bad = || format!("--rewrite needs SIGNAL:SIGNAL (0 to drop), not {text:?}");
+    let (from, to) = text.split_once(':').ok_or_else(bad)?;
+    let to = if to.trim() == "0" {
+        Some(0)
+    } else {
+        sig(to.trim())
+    };
+    Ok((sig(from.trim()).ok_or_else(bad)?, to.ok_or_else(bad)?))
 }
 
 /// The arguments of a subcommand that takes only `-c FILE`.
@@ -250,6 +305,40 @@ mod tests {
         assert_eq!(r.config, Some(PathBuf::from("/x.toml")));
         assert_eq!(r.socket, Some(PathBuf::from("/s")));
         assert_eq!(r.command, ["prog", "--", "-v"].map(OsString::from).to_vec());
+    }
+
+    #[test]
+    fn dumb_init_flags() {
+        let r = run(&[
+            "-r",
+            "15:3",
+            "--rewrite=INT:0",
+            "-rHUP:USR1",
+            "-c",
+            "--",
+            "a",
+        ]);
+        assert_eq!(
+            r.rewrite,
+            vec![(15, 3), (libc::SIGINT, 0), (libc::SIGHUP, libc::SIGUSR1)]
+        );
+        assert!(r.single_child && r.config.is_none());
+        let r = run(&["-g", "--single-child", "-c", "-v", "a"]);
+        assert!(r.single_child && r.config.is_none() && r.verbosity == 1);
+        assert_eq!(
+            run(&["-c", "/x.toml", "--", "a"]).config,
+            Some("/x.toml".into())
+        );
+        assert_eq!(run(&["-c/x.toml"]).config, Some("/x.toml".into()));
+        assert!(p(&["-r", "15", "--", "a"]).is_err());
+        assert!(p(&["-r", "99:1", "--", "a"]).is_err());
+        assert_eq!(
+            p(&["import", "/etc/supervisord.conf"]),
+            Ok(Cli::Import {
+                path: "/etc/supervisord.conf".into()
+            })
+        );
+        assert!(p(&["import"]).is_err());
     }
 
     #[test]

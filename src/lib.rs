@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod core;
+pub mod import;
 pub mod logging;
 pub mod os;
 pub mod runtime;

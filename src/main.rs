@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         }
         Ok(cli::Cli::Check { config }) => check(config),
         Ok(cli::Cli::Scan { config }) => scan(config),
+        Ok(cli::Cli::Import { path }) => import(&path),
         Ok(cli::Cli::Client(args)) => control::client::run(&args),
         Ok(cli::Cli::Run(args)) => run(args),
         Err(e) => {
@@ -79,6 +80,26 @@ fn check(config: Option<PathBuf>) -> i32 {
         }
     }
     0
+}
+
+/// `upkeep import PATH`: the config on stdout, whole or not at all; the summary on stderr.
+fn import(path: &std::path::Path) -> i32 {
+    match upkeep::import::import(path) {
+        Ok(done) => {
+            if std::io::stdout().write_all(done.toml.as_bytes()).is_err() {
+                return 2;
+            }
+            say(&format!(
+                "upkeep import: {} services, {} oneshots, {} settings not imported",
+                done.services, done.oneshots, done.not_imported
+            ));
+            0
+        }
+        Err(f) => {
+            say(&format!("upkeep import: {}", f.message));
+            f.code
+        }
+    }
 }
 
 /// `upkeep scan`: one pass over the watches, through the same core and loop as the
@@ -154,8 +175,12 @@ fn run(args: cli::RunArgs) -> i32 {
         name: first.to_string_lossy().into_owned(),
         argv: args.command.clone(),
         // tini's variables, set to anything: -g; TINI_SUBREAPER needs nothing (upkeep always
-        // is a subreaper when not PID 1); TINI_VERBOSITY is read by `logging`.
-        signal_group: args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some(),
+        // is a subreaper when not PID 1); TINI_VERBOSITY is read by `logging`. dumb-init's
+        // -c or DUMB_INIT_SETSID=0 (single child) undo -g.
+        signal_group: (args.signal_group || std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some())
+            && !args.single_child
+            && std::env::var_os("DUMB_INIT_SETSID").is_none_or(|v| v != "0"),
+        rewrite: args.rewrite.clone(),
         success_codes: args.success_codes.clone(),
         warn_on_reap: args.warn_on_reap,
         listen,

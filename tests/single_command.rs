@@ -137,27 +137,20 @@ fn tini_kill_process_group_in_the_environment_is_g() {
     signals_reach_the_grandchild(&["--"], &[("TINI_KILL_PROCESS_GROUP", "1")]);
 }
 
-/// Starts `upkeep ARGS sh -c ...` with `env` and checks that forwarded signals reach a
-/// grandchild in COMMAND's group.
-fn signals_reach_the_grandchild(args: &[&str], env: &[(&str, &str)]) {
+/// `upkeep ARGS sh -c "GRANDCHILD & CHILD"` with `env`, both recording `sigs` (in DIR/child
+/// and DIR/grand), once both are ready.
+fn with_grandchild(
+    args: &[&str],
+    env: &[(&str, &str)],
+    sigs: &[&str],
+) -> (TempDir, std::process::Child) {
     let dir = TempDir::new("fwdg");
     let (mine, ready1) = (dir.path("child"), dir.path("ready1"));
     let (grand, ready2) = (dir.path("grand"), dir.path("ready2"));
-    // A job started with & ignores INT and QUIT in a non-interactive shell (POSIX), so the
-    // grandchild cannot trap those two: it records the others.
-    let grand_sigs = ["TERM", "HUP", "USR1", "USR2", "WINCH"];
-    let inner = recorder(
-        grand.to_str().unwrap(),
-        ready2.to_str().unwrap(),
-        &grand_sigs,
-    );
-    let outer = recorder(
-        mine.to_str().unwrap(),
-        ready1.to_str().unwrap(),
-        &grand_sigs,
-    );
+    let inner = recorder(grand.to_str().unwrap(), ready2.to_str().unwrap(), sigs);
+    let outer = recorder(mine.to_str().unwrap(), ready1.to_str().unwrap(), sigs);
     let script = format!("sh -c \"{inner}\" & {outer}");
-    let mut child = cmd(&test_bin())
+    let child = cmd(&test_bin())
         .args(args)
         .args(["sh", "-c", &script])
         .envs(env.iter().copied())
@@ -165,6 +158,17 @@ fn signals_reach_the_grandchild(args: &[&str], env: &[(&str, &str)]) {
         .unwrap();
     assert!(wait_for(Duration::from_secs(10), || ready1.exists()
         && ready2.exists()));
+    (dir, child)
+}
+
+/// Starts `upkeep ARGS sh -c ...` with `env` and checks that forwarded signals reach a
+/// grandchild in COMMAND's group.
+fn signals_reach_the_grandchild(args: &[&str], env: &[(&str, &str)]) {
+    // A job started with & ignores INT and QUIT in a non-interactive shell (POSIX), so the
+    // grandchild cannot trap those two: it records the others.
+    let grand_sigs = ["TERM", "HUP", "USR1", "USR2", "WINCH"];
+    let (dir, mut child) = with_grandchild(args, env, &grand_sigs);
+    let (mine, grand) = (dir.path("child"), dir.path("grand"));
     for name in grand_sigs {
         let sig = FORWARDED.iter().find(|(n, _)| *n == name).unwrap().1;
         kill(child.id() as i32, sig);
@@ -559,5 +563,70 @@ fn socket_activation_passes_the_listening_socket_to_command() {
             assert_eq!(dir.read("fds"), "no3\n", "a service got descriptor 3");
             assert!(!dir.read("env").contains("LISTEN_"), "{}", dir.read("env"));
         }
+    }
+}
+
+/// dumb-init's `-r S:R`: S reaches COMMAND as R, R = 0 drops it; on the fast path and on
+/// the general loop (`-v` turns debug logging on, which takes the general loop).
+#[test]
+fn dumb_init_rewrite_maps_and_drops_signals() {
+    for extra in [&[][..], &["-v"][..]] {
+        let dir = TempDir::new("rewrite");
+        let (file, ready) = (dir.path("got"), dir.path("ready"));
+        let sigs = ["USR1", "USR2", "WINCH", "HUP"];
+        let script = recorder(file.to_str().unwrap(), ready.to_str().unwrap(), &sigs);
+        let mut child = cmd(&test_bin())
+            .args(extra)
+            .args([
+                "-r",
+                "USR1:USR2",
+                "--rewrite",
+                "28:0",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .spawn()
+            .unwrap();
+        assert!(wait_for(Duration::from_secs(10), || ready.exists()));
+        let pid = child.id() as i32;
+        kill(pid, libc::SIGUSR1);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&file, "USR2")));
+        kill(pid, libc::SIGWINCH);
+        kill(pid, libc::SIGHUP);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&file, "HUP")));
+        let got = dir.read("got");
+        assert!(
+            !got.contains("USR1") && !got.contains("WINCH"),
+            "{extra:?}: {got:?}"
+        );
+        kill_tree(&mut child);
+    }
+}
+
+/// dumb-init's `-c` and `DUMB_INIT_SETSID=0`: signals reach COMMAND only, even with tini's
+/// `-g` or `TINI_KILL_PROCESS_GROUP`.
+#[test]
+fn dumb_init_single_child_signals_only_the_command() {
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 2] = [
+        (&["-g", "-c", "--"], &[]),
+        (
+            &["--"],
+            &[("TINI_KILL_PROCESS_GROUP", "1"), ("DUMB_INIT_SETSID", "0")],
+        ),
+    ];
+    for (args, env) in cases {
+        let (dir, mut child) = with_grandchild(args, env, &["USR1"]);
+        let (mine, grand) = (dir.path("child"), dir.path("grand"));
+        kill(child.id() as i32, libc::SIGUSR1);
+        assert!(wait_for(Duration::from_secs(5), || file_has(&mine, "USR1")));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !file_has(&grand, "USR1"),
+            "{args:?} {env:?}: the grandchild got it"
+        );
+        kill_tree(&mut child);
     }
 }

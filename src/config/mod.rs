@@ -15,7 +15,7 @@ pub mod expand;
 mod fields;
 mod files;
 mod graph;
-mod include;
+pub(crate) mod include;
 pub mod keys;
 pub(crate) mod units;
 

@@ -97,6 +97,9 @@ impl MainCmd {
 
     /// A signal to upkeep that goes on to COMMAND.
     pub fn forward(&mut self, sig: i32, out: &mut Out) {
+        let Some(sig) = self.opts.rewritten(sig) else {
+            return;
+        };
         match self.state {
             State::Running { pid } => out.kill(pid, sig, self.opts.signal_group),
             _ => out.log(

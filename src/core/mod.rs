@@ -204,6 +204,8 @@ pub struct MainOptions {
     pub warn_on_reap: bool,
     /// Socket activation: the descriptors COMMAND gets.
     pub listen: Option<crate::types::ListenFds>,
+    /// dumb-init's `-r S:R`: S is forwarded as R; R = 0 drops it.
+    pub rewrite: Vec<(i32, i32)>,
 }
 
 impl MainOptions {
@@ -214,6 +216,15 @@ impl MainOptions {
         plan.stdin_null = false;
         plan.listen.clone_from(&self.listen);
         plan
+    }
+
+    /// The signal COMMAND gets for `sig` (None: dropped).
+    pub fn rewritten(&self, sig: i32) -> Option<i32> {
+        match self.rewrite.iter().rev().find(|(s, _)| *s == sig) {
+            Some(&(_, 0)) => None,
+            Some(&(_, r)) => Some(r),
+            None => Some(sig),
+        }
     }
 }
 

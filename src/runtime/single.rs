@@ -20,10 +20,17 @@ use crate::types::Exit;
 /// COMMAND's pid for the handler (0 until spawned), and whether its group gets the signals.
 static TARGET: AtomicI32 = AtomicI32::new(0);
 static TO_GROUP: AtomicBool = AtomicBool::new(false);
+/// dumb-init's `-r`: what each signal is forwarded as (-1: itself, 0: dropped).
+static REWRITE: [AtomicI32; 65] = [const { AtomicI32::new(-1) }; 65];
 
 extern "C" fn forward(sig: libc::c_int) {
     let errno = Errno::last_raw();
     let pid = TARGET.load(Ordering::Relaxed);
+    let sig = match REWRITE.get(sig as usize).map(|r| r.load(Ordering::Relaxed)) {
+        Some(0) => return Errno::set_raw(errno),
+        Some(r) if r > 0 => r,
+        _ => sig,
+    };
     if pid > 0 {
         let target = if TO_GROUP.load(Ordering::Relaxed) {
             -pid
@@ -45,6 +52,11 @@ pub fn applies(single: bool, socket: bool, main: Option<&MainOptions>) -> bool {
 /// Runs COMMAND as tini does; returns upkeep's exit status. `take_roles` runs once the
 /// handlers are in place, before COMMAND starts (the parent-death signal, the subreaper).
 pub fn run(main: &MainOptions, take_roles: impl FnOnce()) -> i32 {
+    for (sig, to) in &main.rewrite {
+        if let Some(slot) = REWRITE.get(*sig as usize) {
+            slot.store(*to, Ordering::Relaxed);
+        }
+    }
     let forwarded: Vec<i32> = signals::handled()
         .into_iter()
         .filter(|&s| s != libc::SIGCHLD)
