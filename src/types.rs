@@ -130,7 +130,63 @@ pub struct SpawnPlan {
     pub output_tail: Option<Vec<u8>>,
     /// A service that tells upkeep when it is ready: the runtime sets up the channel.
     pub notify: Option<Notify>,
+    /// rlimits, umask, nice, oom_score_adj: applied in the child before exec.
+    pub tuning: Option<Box<Tuning>>,
 }
+
+/// What a service's child gets set before exec (`limits`, `umask`, `nice`, `oom_score_adj`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tuning {
+    pub limits: Vec<Limit>,
+    pub umask: Option<u32>,
+    pub nice: Option<i32>,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// One rlimit: `RLIM_INFINITY` is `u64::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub name: &'static str,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// The rlimit names a config may use, each with whether it counts bytes (then a size with
+/// a unit may be given): setrlimit's RLIMIT_ names, lower case, on this system.
+pub const LIMIT_NAMES: &[(&str, bool)] = &[
+    ("as", true),
+    ("core", true),
+    ("cpu", false),
+    ("data", true),
+    ("fsize", true),
+    #[cfg(not(target_os = "linux"))]
+    ("kqueues", false),
+    #[cfg(target_os = "linux")]
+    ("locks", false),
+    ("memlock", true),
+    #[cfg(target_os = "linux")]
+    ("msgqueue", true),
+    #[cfg(target_os = "linux")]
+    ("nice", false),
+    ("nofile", false),
+    #[cfg(not(target_os = "linux"))]
+    ("npts", false),
+    ("nproc", false),
+    ("rss", true),
+    #[cfg(target_os = "linux")]
+    ("rtprio", false),
+    #[cfg(target_os = "linux")]
+    ("rttime", false),
+    #[cfg(not(target_os = "linux"))]
+    ("sbsize", true),
+    #[cfg(target_os = "linux")]
+    ("sigpending", false),
+    ("stack", true),
+    #[cfg(not(target_os = "linux"))]
+    ("swap", true),
+    #[cfg(not(target_os = "linux"))]
+    ("umtxp", false),
+];
 
 impl SpawnPlan {
     pub fn new(argv: Vec<OsString>, grouping: Grouping) -> SpawnPlan {
@@ -144,6 +200,7 @@ impl SpawnPlan {
             stdio: Stdio::Inherit,
             output_tail: None,
             notify: None,
+            tuning: None,
         }
     }
 }

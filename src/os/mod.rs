@@ -1,6 +1,7 @@
 //! Everything that talks to the kernel. Thin: policy lives in `core`; this depends on
 //! `types` only.
 
+pub mod limits;
 pub mod platform;
 pub mod proctable;
 pub mod readiness;

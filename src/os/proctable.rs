@@ -9,32 +9,14 @@ use crate::types::ProcInfo;
 /// read at all (no /proc, a sysctl refused): then nothing can be said missing.
 #[cfg(target_os = "linux")]
 pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
-    use std::io::Read;
-
     let mut out = Vec::new();
-    let dir = std::fs::read_dir("/proc")?;
-    let mut buf = Vec::with_capacity(1024);
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        buf.clear();
-        let stat = std::fs::File::open(format!("/proc/{pid}/stat"))
-            .and_then(|mut f| f.read_to_end(&mut buf));
-        if stat.is_err() {
-            continue; // gone since readdir
-        }
-        let Some((comm, state, ppid)) = parse_stat(&buf) else {
-            continue;
+    each_stat(|pid, buf| {
+        let Some((comm, state, ppid)) = parse_stat(buf) else {
+            return;
         };
         let zombie = state == 'Z';
         // A zombie has no argv; nor do kernel threads (empty cmdline).
-        let argv0 = if zombie {
-            None
-        } else {
-            read_argv0(pid, &mut buf)
-        };
+        let argv0 = if zombie { None } else { read_argv0(pid, buf) };
         out.push(ProcInfo {
             pid,
             ppid,
@@ -44,8 +26,61 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
             script: None,
             zombie,
         });
-    }
+    })?;
     Ok(out)
+}
+
+/// Calls `each` with every process's pid and /proc/PID/stat (in a buffer it may reuse).
+#[cfg(target_os = "linux")]
+fn each_stat(mut each: impl FnMut(i32, &mut Vec<u8>)) -> std::io::Result<()> {
+    use std::io::Read;
+
+    let mut buf = Vec::with_capacity(1024);
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        buf.clear();
+        let stat = std::fs::File::open(format!("/proc/{pid}/stat"))
+            .and_then(|mut f| f.read_to_end(&mut buf));
+        if stat.is_ok() {
+            each(pid, &mut buf);
+        } // else gone since readdir
+    }
+    Ok(())
+}
+
+/// The resident memory (bytes) of each process group of `pgids`, in one pass over the
+/// process table: `totals[i]` for `pgids[i]`.
+#[cfg(target_os = "linux")]
+pub fn group_rss(pgids: &[i32]) -> std::io::Result<Vec<u64>> {
+    let mut totals = vec![0u64; pgids.len()];
+    // SAFETY: sysconf only reads a constant.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    // Sorted, so that each process costs a binary search whatever the number of groups.
+    let mut sorted: Vec<(i32, usize)> = pgids.iter().copied().zip(0..).collect();
+    sorted.sort_unstable();
+    each_stat(|_, buf| {
+        if let Some((pgrp, pages)) = parse_stat_memory(buf)
+            && let Ok(at) = sorted.binary_search_by_key(&pgrp, |(g, _)| *g)
+            && let Some(total) = sorted.get(at).and_then(|(_, k)| totals.get_mut(*k))
+        {
+            *total += pages * page;
+        }
+    })?;
+    Ok(totals)
+}
+
+/// pgrp (field 5) and rss in pages (field 24) from /proc/PID/stat.
+#[cfg(any(target_os = "linux", test))]
+fn parse_stat_memory(stat: &[u8]) -> Option<(i32, u64)> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let pgrp = fields.nth(2)?.parse().ok()?;
+    let rss = fields.nth(18)?.parse().ok()?;
+    Some((pgrp, rss))
 }
 
 /// comm, state and ppid from /proc/PID/stat: comm may hold spaces and parentheses, so it
@@ -132,8 +167,51 @@ fn script_basename(args: &[u8]) -> Option<String> {
 /// the table cannot be read, or comes in records of a size this build does not know.
 #[cfg(target_os = "freebsd")]
 pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
-    // kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
-    // processes inside a jail. Sized again when the table grew between the two calls.
+    let procs = kinfo_procs()?;
+    let mut out = Vec::with_capacity(procs.len());
+    for p in &procs {
+        let comm = c_chars(&p.ki_comm);
+        let zombie = p.ki_stat == libc::SZOMB;
+        let mut buf = [0u8; 4096];
+        // A zombie has no argv.
+        let args = if zombie {
+            None
+        } else {
+            freebsd_args(p.ki_pid, &mut buf)
+        };
+        out.push(ProcInfo {
+            pid: p.ki_pid,
+            ppid: p.ki_ppid,
+            argv0: args.and_then(argv0_basename).filter(|a| *a != comm),
+            script: args.and_then(script_basename),
+            comm,
+            zombie,
+        });
+    }
+    Ok(out)
+}
+
+/// The resident memory (bytes) of each process group of `pgids`, from one kern.proc.proc
+/// read: `totals[i]` for `pgids[i]`.
+#[cfg(target_os = "freebsd")]
+pub fn group_rss(pgids: &[i32]) -> std::io::Result<Vec<u64>> {
+    let mut totals = vec![0u64; pgids.len()];
+    // SAFETY: sysconf only reads a constant.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    for p in kinfo_procs()? {
+        if let Some(k) = pgids.iter().position(|&g| g == p.ki_pgid)
+            && let Some(total) = totals.get_mut(k)
+        {
+            *total += u64::try_from(p.ki_rssize).unwrap_or(0) * page;
+        }
+    }
+    Ok(totals)
+}
+
+/// kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
+/// processes inside a jail. Sized again when the table grew between the two calls.
+#[cfg(target_os = "freebsd")]
+fn kinfo_procs() -> std::io::Result<Vec<libc::kinfo_proc>> {
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC];
     let size = std::mem::size_of::<libc::kinfo_proc>();
     for _ in 0..3 {
@@ -175,34 +253,14 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
         }
         // SAFETY: the kernel filled `bytes` bytes of whole records.
         unsafe { procs.set_len(bytes / size) };
-        let mut out = Vec::with_capacity(procs.len());
-        for p in &procs {
-            // A kernel of another ABI hands back records of another size.
-            if p.ki_structsize as usize != size {
-                return Err(std::io::Error::other(format!(
-                    "kern.proc.proc records are {} bytes; this build expects {size}",
-                    p.ki_structsize
-                )));
-            }
-            let comm = c_chars(&p.ki_comm);
-            let zombie = p.ki_stat == libc::SZOMB;
-            let mut buf = [0u8; 4096];
-            // A zombie has no argv.
-            let args = if zombie {
-                None
-            } else {
-                freebsd_args(p.ki_pid, &mut buf)
-            };
-            out.push(ProcInfo {
-                pid: p.ki_pid,
-                ppid: p.ki_ppid,
-                argv0: args.and_then(argv0_basename).filter(|a| *a != comm),
-                script: args.and_then(script_basename),
-                comm,
-                zombie,
-            });
+        // A kernel of another ABI hands back records of another size.
+        if let Some(p) = procs.iter().find(|p| p.ki_structsize as usize != size) {
+            return Err(std::io::Error::other(format!(
+                "kern.proc.proc records are {} bytes; this build expects {size}",
+                p.ki_structsize
+            )));
         }
-        return Ok(out);
+        return Ok(procs);
     }
     Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
 }
@@ -247,6 +305,13 @@ mod tests {
         assert_eq!(parse_stat(stat), Some(("my (odd) name".into(), 'S', 7)));
         assert_eq!(parse_stat(b"9 (z) Z 1 9"), Some(("z".into(), 'Z', 1)));
         assert_eq!(parse_stat(b"garbage"), None);
+    }
+
+    #[test]
+    fn group_and_rss_from_stat() {
+        let stat = b"42 (a (b) c) S 7 40 40 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 99 12345 678 18446744073709551615";
+        assert_eq!(parse_stat_memory(stat), Some((40, 678)));
+        assert_eq!(parse_stat_memory(b"9 (z) Z 1 9"), None);
     }
 
     #[test]
