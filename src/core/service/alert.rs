@@ -83,6 +83,9 @@ impl ServiceRun {
         let event = match next {
             _ if self.goal != Goal::Up => return,
             Next::Fail => "failed",
+            // A run stopped on request (StartNow) did not fail: its last_ok is an earlier
+            // run's.
+            Next::StartNow => return,
             _ if failed_run => "run_failed",
             _ => return,
         };

@@ -576,7 +576,7 @@ impl ServiceRun {
 
     fn spawn(&mut self, out: &mut Out) {
         self.process = Process::Spawning;
-        (self.rss, self.memory_note) = (None, None);
+        (self.rss, self.memory_note, self.last_run) = (None, None, None);
         // A death message quotes this run's output, not an earlier one's.
         if let Some(heard) = &mut self.output {
             heard.tail.new_run();

@@ -192,6 +192,14 @@ fn on_failure_runs_when_a_job_run_fails_and_on_a_failed_health_check() {
     let alert = plans(&acts, Owner::Alert(sid(0)));
     assert_eq!(env(alert[0], "UPKEEP_EVENT").as_deref(), Some("run_failed"));
     assert_eq!(env(alert[0], "UPKEEP_EXIT_CODE").as_deref(), Some("2"));
+    // A run restarted on request did not fail, whatever the run before did.
+    let alert_pid = sim.core.services[&sid(0)].alert_pid().expect("alert pid");
+    sim.reap(alert_pid, Exit::Code(0));
+    sim.advance(Duration::from_secs(60));
+    sim.core.restart(sim.now, &["j".into()]).unwrap();
+    sim.run();
+    let acts = sim.kill(0, Exit::Signal(libc::SIGTERM));
+    assert!(plans(&acts, Owner::Alert(sid(0))).is_empty(), "{acts:?}");
 
     let toml = "[service.h]\ncommand = [\"h\"]\non_failure = \"alert\"\n\
                 [service.h.health]\ncommand = \"false\"\ninterval = \"1s\"\nretries = 1\n";
