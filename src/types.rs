@@ -152,40 +152,41 @@ pub struct Limit {
 }
 
 /// The rlimit names a config may use, each with whether it counts bytes (then a size with
-/// a unit may be given): setrlimit's RLIMIT_ names, lower case, on this system.
-pub const LIMIT_NAMES: &[(&str, bool)] = &[
-    ("as", true),
-    ("core", true),
-    ("cpu", false),
-    ("data", true),
-    ("fsize", true),
+/// a unit may be given), and its number: setrlimit's RLIMIT_ names, lower case, on this
+/// system.
+pub const LIMIT_NAMES: &[(&str, bool, i32)] = &[
+    ("as", true, libc::RLIMIT_AS as i32),
+    ("core", true, libc::RLIMIT_CORE as i32),
+    ("cpu", false, libc::RLIMIT_CPU as i32),
+    ("data", true, libc::RLIMIT_DATA as i32),
+    ("fsize", true, libc::RLIMIT_FSIZE as i32),
     #[cfg(not(target_os = "linux"))]
-    ("kqueues", false),
+    ("kqueues", false, libc::RLIMIT_KQUEUES as i32),
     #[cfg(target_os = "linux")]
-    ("locks", false),
-    ("memlock", true),
+    ("locks", false, libc::RLIMIT_LOCKS as i32),
+    ("memlock", true, libc::RLIMIT_MEMLOCK as i32),
     #[cfg(target_os = "linux")]
-    ("msgqueue", true),
+    ("msgqueue", true, libc::RLIMIT_MSGQUEUE as i32),
     #[cfg(target_os = "linux")]
-    ("nice", false),
-    ("nofile", false),
+    ("nice", false, libc::RLIMIT_NICE as i32),
+    ("nofile", false, libc::RLIMIT_NOFILE as i32),
     #[cfg(not(target_os = "linux"))]
-    ("npts", false),
-    ("nproc", false),
-    ("rss", true),
+    ("npts", false, libc::RLIMIT_NPTS as i32),
+    ("nproc", false, libc::RLIMIT_NPROC as i32),
+    ("rss", true, libc::RLIMIT_RSS as i32),
     #[cfg(target_os = "linux")]
-    ("rtprio", false),
+    ("rtprio", false, libc::RLIMIT_RTPRIO as i32),
     #[cfg(target_os = "linux")]
-    ("rttime", false),
+    ("rttime", false, libc::RLIMIT_RTTIME as i32),
     #[cfg(not(target_os = "linux"))]
-    ("sbsize", true),
+    ("sbsize", true, libc::RLIMIT_SBSIZE as i32),
     #[cfg(target_os = "linux")]
-    ("sigpending", false),
-    ("stack", true),
+    ("sigpending", false, libc::RLIMIT_SIGPENDING as i32),
+    ("stack", true, libc::RLIMIT_STACK as i32),
     #[cfg(not(target_os = "linux"))]
-    ("swap", true),
+    ("swap", true, libc::RLIMIT_SWAP as i32),
     #[cfg(not(target_os = "linux"))]
-    ("umtxp", false),
+    ("umtxp", false, libc::RLIMIT_UMTXP as i32),
 ];
 
 impl SpawnPlan {

@@ -24,8 +24,8 @@ pub(super) fn read_limits(f: &mut Fields, k: &str, slot: &mut Option<Box<Tuning>
     for (name, value) in table.iter() {
         let span = span_of(value);
         let what = format!("{} `{k}.{name}`", f.what);
-        let Some(&(known, bytes)) = LIMIT_NAMES.iter().find(|(n, _)| *n == name) else {
-            let names: Vec<&str> = LIMIT_NAMES.iter().map(|(n, _)| *n).collect();
+        let Some(&(known, bytes, _)) = LIMIT_NAMES.iter().find(|(n, ..)| *n == name) else {
+            let names: Vec<&str> = LIMIT_NAMES.iter().map(|(n, ..)| *n).collect();
             let why = format!("{what}: unknown limit (known: {})", names.join(", "));
             f.checker.error(span, why);
             continue;

@@ -149,9 +149,10 @@ pub enum Action {
     KillAll(i32),
     /// Read the process table; answer with `Event::ProcessTable`.
     Scan,
-    /// The RSS of each service's process group (its pgid), in one pass over the process
-    /// table; answer with `Event::MemorySampled`.
-    SampleMemory(Vec<(ServiceId, i32)>),
+    /// The RSS of each service's process group (its pgid; the bytes, 0 here, are the
+    /// runtime's to fill in), in one pass over the process table; answer with
+    /// `Event::MemorySampled`.
+    SampleMemory(Vec<(ServiceId, i32, u64)>),
     /// Re-read the config file and hand it to `Core::reload` (SIGHUP).
     Reload,
     /// Check `probe` without blocking; answer with `Event::Checked` for `id` and `seq`.
@@ -577,11 +578,11 @@ impl Core {
         if self.shutting_down() {
             return;
         }
-        let groups: Vec<(ServiceId, i32)> = self
+        let groups: Vec<(ServiceId, i32, u64)> = self
             .services
             .iter()
             .filter(|(_, s)| s.cfg.memory_max.is_some())
-            .filter_map(|(id, s)| Some((*id, s.running()?.0)))
+            .filter_map(|(id, s)| Some((*id, s.running()?.0, 0)))
             .collect();
         if !groups.is_empty() {
             self.actions.push_back(Action::SampleMemory(groups));

@@ -4,51 +4,18 @@
 
 use std::io;
 
-use crate::types::{Limit, Tuning};
+use crate::types::{LIMIT_NAMES, Limit, Tuning};
 
-#[cfg(target_os = "linux")]
+// glibc numbers resources with an enum of its own; musl and FreeBSD with an int.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 type Resource = libc::__rlimit_resource_t;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 type Resource = libc::c_int;
 
 /// The kernel's number for a limit of `types::LIMIT_NAMES`.
 fn resource(name: &str) -> Option<Resource> {
-    #[cfg(target_os = "linux")]
-    let r = match name {
-        "locks" => libc::RLIMIT_LOCKS,
-        "msgqueue" => libc::RLIMIT_MSGQUEUE,
-        "nice" => libc::RLIMIT_NICE,
-        "rtprio" => libc::RLIMIT_RTPRIO,
-        "rttime" => libc::RLIMIT_RTTIME,
-        "sigpending" => libc::RLIMIT_SIGPENDING,
-        _ => return common(name),
-    };
-    #[cfg(not(target_os = "linux"))]
-    let r = match name {
-        "kqueues" => libc::RLIMIT_KQUEUES,
-        "npts" => libc::RLIMIT_NPTS,
-        "sbsize" => libc::RLIMIT_SBSIZE,
-        "swap" => libc::RLIMIT_SWAP,
-        "umtxp" => libc::RLIMIT_UMTXP,
-        _ => return common(name),
-    };
-    Some(r)
-}
-
-fn common(name: &str) -> Option<Resource> {
-    Some(match name {
-        "as" => libc::RLIMIT_AS,
-        "core" => libc::RLIMIT_CORE,
-        "cpu" => libc::RLIMIT_CPU,
-        "data" => libc::RLIMIT_DATA,
-        "fsize" => libc::RLIMIT_FSIZE,
-        "memlock" => libc::RLIMIT_MEMLOCK,
-        "nofile" => libc::RLIMIT_NOFILE,
-        "nproc" => libc::RLIMIT_NPROC,
-        "rss" => libc::RLIMIT_RSS,
-        "stack" => libc::RLIMIT_STACK,
-        _ => return None,
-    })
+    let &(_, _, n) = LIMIT_NAMES.iter().find(|(known, ..)| *known == name)?;
+    Resource::try_from(n).ok()
 }
 
 fn rlim(n: u64) -> libc::rlim_t {
@@ -80,19 +47,43 @@ pub fn prepare(t: &Tuning) -> Prepared {
             Some((resource(l.name)?, limit))
         })
         .collect();
-    let oom = t.oom_score_adj.map(|n| {
-        let mut buf = [0u8; 8];
-        let text = n.to_string();
-        let len = text.len().min(buf.len());
-        buf[..len].copy_from_slice(&text.as_bytes()[..len]);
-        (buf, len)
-    });
+    let oom = t.oom_score_adj.map(decimal);
     Prepared {
         limits,
         umask: t.umask.map(|m| m as libc::mode_t),
         nice: t.nice,
         oom,
     }
+}
+
+/// `n` (-1000..1000) in decimal, as the kernel reads it.
+fn decimal(n: i32) -> ([u8; 8], usize) {
+    let mut buf = [0u8; 8];
+    let mut len = 0;
+    let mut digits = [0u8; 8];
+    let mut count = 0;
+    let mut rest = n.unsigned_abs();
+    loop {
+        if let Some(d) = digits.get_mut(count) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        count += 1;
+        rest /= 10;
+        if rest == 0 || count == digits.len() {
+            break;
+        }
+    }
+    if n < 0 {
+        buf[0] = b'-';
+        len = 1;
+    }
+    for k in (0..count).rev() {
+        if let (Some(b), Some(d)) = (buf.get_mut(len), digits.get(k)) {
+            *b = *d;
+            len += 1;
+        }
+    }
+    (buf, len)
 }
 
 /// In the child, before exec (and before credentials are dropped, so that a privileged
@@ -132,8 +123,9 @@ pub unsafe fn apply(p: &Prepared) -> io::Result<()> {
     Ok(())
 }
 
-/// After a failed spawn: the setting that upkeep could not apply, when one can be named
-/// (checked only after a failure, so the restart path pays nothing for it).
+/// After a failed spawn: the limit over upkeep's own hard limit, when there is one (checked
+/// only after a failure, so the restart path pays nothing for it). A refused nice or
+/// oom_score_adj keeps the kernel's words ("permission denied").
 pub fn explain(t: &Tuning, err: &io::Error) -> Option<String> {
     if !matches!(
         err.raw_os_error(),
@@ -173,11 +165,16 @@ pub fn explain(t: &Tuning, err: &io::Error) -> Option<String> {
             ));
         }
     }
-    if let Some(n) = t.nice.filter(|n| *n < 0) {
-        return Some(format!("nice {n}: not permitted (needs privilege)"));
-    }
-    if let Some(n) = t.oom_score_adj {
-        return Some(format!("oom_score_adj {n}: {err}"));
-    }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn oom_score_adj_in_decimal() {
+        for n in [0, 7, -1000, 1000, 500, -5] {
+            let (buf, len) = super::decimal(n);
+            assert_eq!(std::str::from_utf8(&buf[..len]).unwrap(), n.to_string());
+        }
+    }
 }

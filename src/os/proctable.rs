@@ -10,7 +10,7 @@ use crate::types::ProcInfo;
 #[cfg(target_os = "linux")]
 pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
     let mut out = Vec::new();
-    each_stat(|pid, buf| {
+    each_stat(&mut |pid, buf| {
         let Some((comm, state, ppid)) = parse_stat(buf) else {
             return;
         };
@@ -31,8 +31,10 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
 }
 
 /// Calls `each` with every process's pid and /proc/PID/stat (in a buffer it may reuse).
+/// `dyn` and not inlined: one copy of the walk for both of its users.
 #[cfg(target_os = "linux")]
-fn each_stat(mut each: impl FnMut(i32, &mut Vec<u8>)) -> std::io::Result<()> {
+#[inline(never)]
+fn each_stat(each: &mut dyn FnMut(i32, &mut Vec<u8>)) -> std::io::Result<()> {
     use std::io::Read;
 
     let mut buf = Vec::with_capacity(1024);
@@ -51,25 +53,20 @@ fn each_stat(mut each: impl FnMut(i32, &mut Vec<u8>)) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The resident memory (bytes) of each process group of `pgids`, in one pass over the
-/// process table: `totals[i]` for `pgids[i]`.
+/// Adds to each `(_, pgid, rss)` of `groups` the resident memory (bytes) of process group
+/// `pgid`, in one pass over the process table. The groups are searched in a line: a
+/// comparison per service and process, less than the read of the process's stat.
 #[cfg(target_os = "linux")]
-pub fn group_rss(pgids: &[i32]) -> std::io::Result<Vec<u64>> {
-    let mut totals = vec![0u64; pgids.len()];
+pub fn group_rss<T>(groups: &mut [(T, i32, u64)]) -> std::io::Result<()> {
     // SAFETY: sysconf only reads a constant.
     let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    // Sorted, so that each process costs a binary search whatever the number of groups.
-    let mut sorted: Vec<(i32, usize)> = pgids.iter().copied().zip(0..).collect();
-    sorted.sort_unstable();
-    each_stat(|_, buf| {
+    each_stat(&mut |_, buf| {
         if let Some((pgrp, pages)) = parse_stat_memory(buf)
-            && let Ok(at) = sorted.binary_search_by_key(&pgrp, |(g, _)| *g)
-            && let Some(total) = sorted.get(at).and_then(|(_, k)| totals.get_mut(*k))
+            && let Some(group) = groups.iter_mut().find(|g| g.1 == pgrp)
         {
-            *total += pages * page;
+            group.2 += pages * page;
         }
-    })?;
-    Ok(totals)
+    })
 }
 
 /// pgrp (field 5) and rss in pages (field 24) from /proc/PID/stat.
@@ -77,8 +74,9 @@ pub fn group_rss(pgids: &[i32]) -> std::io::Result<Vec<u64>> {
 fn parse_stat_memory(stat: &[u8]) -> Option<(i32, u64)> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
-    let mut fields = rest.split_ascii_whitespace();
-    let pgrp = fields.nth(2)?.parse().ok()?;
+    // Single spaces between fields, after the one that follows comm.
+    let mut fields = rest.split(' ');
+    let pgrp = fields.nth(3)?.parse().ok()?;
     let rss = fields.nth(18)?.parse().ok()?;
     Some((pgrp, rss))
 }
@@ -191,21 +189,18 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
     Ok(out)
 }
 
-/// The resident memory (bytes) of each process group of `pgids`, from one kern.proc.proc
-/// read: `totals[i]` for `pgids[i]`.
+/// Adds to each `(_, pgid, rss)` of `groups` the resident memory (bytes) of process group
+/// `pgid`, from one kern.proc.proc read.
 #[cfg(target_os = "freebsd")]
-pub fn group_rss(pgids: &[i32]) -> std::io::Result<Vec<u64>> {
-    let mut totals = vec![0u64; pgids.len()];
+pub fn group_rss<T>(groups: &mut [(T, i32, u64)]) -> std::io::Result<()> {
     // SAFETY: sysconf only reads a constant.
     let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     for p in kinfo_procs()? {
-        if let Some(k) = pgids.iter().position(|&g| g == p.ki_pgid)
-            && let Some(total) = totals.get_mut(k)
-        {
-            *total += u64::try_from(p.ki_rssize).unwrap_or(0) * page;
+        if let Some(group) = groups.iter_mut().find(|g| g.1 == p.ki_pgid) {
+            group.2 += u64::try_from(p.ki_rssize).unwrap_or(0) * page;
         }
     }
-    Ok(totals)
+    Ok(())
 }
 
 /// kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's

@@ -358,17 +358,10 @@ fn carry_out(
             };
             core.handle_event(Instant::now(), event);
         }
-        Action::SampleMemory(groups) => {
-            let pgids: Vec<i32> = groups.iter().map(|(_, pgid)| *pgid).collect();
-            match proctable::group_rss(&pgids) {
-                Ok(totals) => {
-                    let sampled = groups.iter().zip(totals);
-                    let event = sampled.map(|((id, pgid), rss)| (*id, *pgid, rss)).collect();
-                    core.handle_event(Instant::now(), Event::MemorySampled(event));
-                }
-                Err(e) => log::warn!("cannot read the process table for memory_max: {e}"),
-            }
-        }
+        Action::SampleMemory(mut groups) => match proctable::group_rss(&mut groups) {
+            Ok(()) => core.handle_event(Instant::now(), Event::MemorySampled(groups)),
+            Err(e) => log::warn!("cannot read the process table for memory_max: {e}"),
+        },
         Action::ProbeGroup { owner, pgid } => {
             let alive = os::group_exists(pgid);
             core.handle_event(now, Event::GroupProbed { owner, alive });

@@ -8,19 +8,14 @@ use super::{Diagnostic, Goal, Input, Next, ServiceRun};
 use crate::core::{Level, Out, Owner};
 use crate::types::{Exit, Stdio, fmt_duration, signame};
 
-/// "600MiB", "1.5GiB", "900KiB": memory as the log says it.
+/// "600MiB", "900KiB": memory as the log says it (whole units: a ceiling and a sampling
+/// are compared, not measured to the byte).
 pub(crate) fn fmt_bytes(n: u64) -> String {
-    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
-    for (unit, size) in UNITS {
-        if n >= size {
-            let tenths = n * 10 / size;
-            return match tenths % 10 {
-                0 => format!("{}{unit}", tenths / 10),
-                t => format!("{}.{t}{unit}", tenths / 10),
-            };
-        }
+    match n {
+        0..1024 => format!("{n}B"),
+        1024..1048576 => format!("{}KiB", n >> 10),
+        _ => format!("{}MiB", n >> 20),
     }
-    format!("{n}B")
 }
 
 impl ServiceRun {
@@ -170,7 +165,8 @@ mod tests {
     #[test]
     fn bytes_as_the_log_says_them() {
         assert_eq!(fmt_bytes(512), "512B");
+        assert_eq!(fmt_bytes(900 << 10), "900KiB");
         assert_eq!(fmt_bytes(600 << 20), "600MiB");
-        assert_eq!(fmt_bytes(3 << 29), "1.5GiB");
+        assert_eq!(fmt_bytes(3 << 29), "1536MiB");
     }
 }

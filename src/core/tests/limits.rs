@@ -38,7 +38,7 @@ fn env(plan: &SpawnPlan, key: &str) -> Option<String> {
     Some(value.1.to_string_lossy().into_owned())
 }
 
-fn samplings(acts: &[Action]) -> Vec<Vec<(ServiceId, i32)>> {
+fn samplings(acts: &[Action]) -> Vec<Vec<(ServiceId, i32, u64)>> {
     acts.iter()
         .filter_map(|a| match a {
             Action::SampleMemory(g) => Some(g.clone()),
@@ -68,7 +68,7 @@ fn memory_is_sampled_every_5s_in_one_pass_for_every_service_with_memory_max() {
     assert!(samplings(&sim.advance(Duration::from_millis(4999))).is_empty());
     let acts = sim.advance(Duration::from_millis(1));
     // One action for both (c has no memory_max): the runtime reads the table once.
-    assert_eq!(samplings(&acts), vec![vec![(sid(0), a), (sid(1), b)]]);
+    assert_eq!(samplings(&acts), vec![vec![(sid(0), a, 0), (sid(1), b, 0)]]);
     let rows = sim.status();
     assert_eq!(row(&rows, "a").rss_bytes, Some(None));
     assert_eq!(row(&rows, "c").rss_bytes, None);

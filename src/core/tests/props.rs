@@ -372,9 +372,8 @@ impl World {
                 }
             }
             Action::SampleMemory(groups) => {
-                let sampled = groups.into_iter().map(|(id, pgid)| (id, pgid, 0)).collect();
                 self.core
-                    .handle_event(self.now, Event::MemorySampled(sampled));
+                    .handle_event(self.now, Event::MemorySampled(groups));
             }
             Action::ProbeGroup { owner, .. } => {
                 let alive = std::mem::take(&mut self.leftovers_next);
