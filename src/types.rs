@@ -154,6 +154,8 @@ pub struct Limit {
 /// The rlimit names a config may use, each with whether it counts bytes (then a size with
 /// a unit may be given), and its number: setrlimit's RLIMIT_ names, lower case, on this
 /// system.
+// The casts: glibc numbers them as u32, musl and FreeBSD as i32.
+#[allow(clippy::unnecessary_cast)]
 pub const LIMIT_NAMES: &[(&str, bool, i32)] = &[
     ("as", true, libc::RLIMIT_AS as i32),
     ("core", true, libc::RLIMIT_CORE as i32),
