@@ -17,6 +17,12 @@ BENCH_CHAIN_ONLY=1: upkeep alone (and the builds in BENCH_UPKEEP_OTHERS), 1,000 
 upkeep's CPU until then, its PSS 2 s later, time from SIGTERM to upkeep's exit; rounds
 interleaved; and the floor of a stop in order (SIGTERM and wait, one after another).
 
+BENCH_RESTART_ONLY=1 also runs upkeep with `limits`, `umask` and `nice` on the service (the
+fork path instead of posix_spawn), as "upkeep + limits".
+
+BENCH_MEMORY_ONLY=1: upkeep alone, 100 services idle for BENCH_IDLE_SECONDS, without and with
+`memory_max` (sampled every 5 s, one pass over the process table): upkeep's CPU and wake-ups.
+
 BENCH_SCHEDULE_ONLY=1: upkeep alone, 10 services plus a `@daily` scheduled job (and a oneshot
 that is done), idle for BENCH_IDLE_SECONDS: a schedule must wake upkeep only at its ticks, so
 the wake-ups (voluntary context switches) stay what the 10 services alone cost: 0.
@@ -97,6 +103,8 @@ class Upkeep(Supervisor):
     chain = False
     # Adds a done oneshot and a @daily job that will not tick during the run.
     jobs = False
+    # More keys for every service.
+    extra = ""
 
     def argv(self):
         cfg = os.path.join(self.base, "upkeep.toml")
@@ -106,7 +114,7 @@ class Upkeep(Supervisor):
                 f.write(f'[service.{os.path.basename(d)}]\ncommand = ["{STAMP}"]\n'
                         f'directory = "{d}"\n'
                         # Kills > 1 s apart are not a crash loop here (default: 10 s).
-                        'stable_after = "1s"\n')
+                        'stable_after = "1s"\n' + self.extra)
                 if self.chain and prev:
                     f.write(f'after = ["{prev}"]\n')
                 prev = os.path.basename(d)
@@ -382,9 +390,29 @@ def others():
     return kinds
 
 
+class UpkeepLimits(Upkeep):
+    name = "upkeep + limits"
+    extra = 'limits = { nofile = 4096, core = 0 }\numask = "022"\nnice = 0\n'
+
+
+class UpkeepMemory(Upkeep):
+    name = "upkeep + memory_max"
+    extra = 'memory_max = "1GiB"\n'
+
+
+def memory_only():
+    print(f"idle window {IDLE_S:.0f} s, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores")
+    print("| upkeep, 100 services | idle CPU (ms) | % of a core | wake-ups |")
+    print("|---|---|---|---|")
+    for kind in (Upkeep, UpkeepMemory):
+        r = bench_scale(kind, 100, idle=True)
+        pct = r["cpu"] / IDLE_S * 100
+        print(f"| {kind.name} | {r['cpu'] * 1000:.0f} | {pct:.3f} | {r['sw']} |")
+
+
 def restart_only():
     """BENCH_RESTART_ONLY=1: restart latency of the floor and the upkeeps, rounds interleaved."""
-    kinds = [Ideal, Upkeep, *others()]
+    kinds = [Ideal, Upkeep, UpkeepLimits, *others()]
     lat = {k.name: [] for k in kinds}
     rounds = max(1, SAMPLES // 10)
     for r in range(rounds):
@@ -497,6 +525,9 @@ def schedule_only():
 def main():
     if os.environ.get("BENCH_SCHEDULE_ONLY"):
         schedule_only()
+        return
+    if os.environ.get("BENCH_MEMORY_ONLY"):
+        memory_only()
         return
     if os.environ.get("BENCH_RESTART_ONLY"):
         restart_only()

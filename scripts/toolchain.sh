@@ -32,6 +32,9 @@ update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$PWD/target/cross"
 # shellcheck disable=SC2034 # used by the scripts that source this one
-build_std=("-Zbuild-std=std,panic_abort")
+# std rebuilt without its `backtrace` feature: the symbolizer (gimli, addr2line, miniz;
+# ~190 KB of the musl binary) could not name a frame of a stripped binary anyway; a panic
+# still prints its message.
+build_std=("-Zbuild-std=std,panic_abort" "-Zbuild-std-features=panic-unwind")
 native() { env -u RUSTC -u CARGO -u CARGO_TARGET_DIR -u RUSTC_BOOTSTRAP PATH="$HOME/.cargo/bin:$PATH" "$@"; }
 took() { echo "${0##*/}: $1 in $((SECONDS - $2)) s"; }

@@ -132,6 +132,8 @@ pub struct SpawnPlan {
     pub notify: Option<Notify>,
     /// COMMAND under socket activation: the listening descriptors upkeep was given.
     pub listen: Option<ListenFds>,
+    /// rlimits, umask, nice, oom_score_adj: applied in the child before exec.
+    pub tuning: Option<Box<Tuning>>,
 }
 
 /// Socket activation (`LISTEN_FDS`): descriptors 3 .. 3+count-1 were passed to upkeep for
@@ -142,6 +144,63 @@ pub struct ListenFds {
     /// `LISTEN_FDNAMES`, passed on unchanged.
     pub names: Option<OsString>,
 }
+
+/// What a service's child gets set before exec (`limits`, `umask`, `nice`, `oom_score_adj`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tuning {
+    pub limits: Vec<Limit>,
+    pub umask: Option<u32>,
+    pub nice: Option<i32>,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// One rlimit: `RLIM_INFINITY` is `u64::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub name: &'static str,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// The rlimit names a config may use, each with whether it counts bytes (then a size with
+/// a unit may be given), and its number: setrlimit's RLIMIT_ names, lower case, on this
+/// system.
+// The casts: glibc numbers them as u32, musl and FreeBSD as i32.
+#[allow(clippy::unnecessary_cast)]
+pub const LIMIT_NAMES: &[(&str, bool, i32)] = &[
+    ("as", true, libc::RLIMIT_AS as i32),
+    ("core", true, libc::RLIMIT_CORE as i32),
+    ("cpu", false, libc::RLIMIT_CPU as i32),
+    ("data", true, libc::RLIMIT_DATA as i32),
+    ("fsize", true, libc::RLIMIT_FSIZE as i32),
+    #[cfg(not(target_os = "linux"))]
+    ("kqueues", false, libc::RLIMIT_KQUEUES as i32),
+    #[cfg(target_os = "linux")]
+    ("locks", false, libc::RLIMIT_LOCKS as i32),
+    ("memlock", true, libc::RLIMIT_MEMLOCK as i32),
+    #[cfg(target_os = "linux")]
+    ("msgqueue", true, libc::RLIMIT_MSGQUEUE as i32),
+    #[cfg(target_os = "linux")]
+    ("nice", false, libc::RLIMIT_NICE as i32),
+    ("nofile", false, libc::RLIMIT_NOFILE as i32),
+    #[cfg(not(target_os = "linux"))]
+    ("npts", false, libc::RLIMIT_NPTS as i32),
+    ("nproc", false, libc::RLIMIT_NPROC as i32),
+    ("rss", true, libc::RLIMIT_RSS as i32),
+    #[cfg(target_os = "linux")]
+    ("rtprio", false, libc::RLIMIT_RTPRIO as i32),
+    #[cfg(target_os = "linux")]
+    ("rttime", false, libc::RLIMIT_RTTIME as i32),
+    #[cfg(not(target_os = "linux"))]
+    ("sbsize", true, libc::RLIMIT_SBSIZE as i32),
+    #[cfg(target_os = "linux")]
+    ("sigpending", false, libc::RLIMIT_SIGPENDING as i32),
+    ("stack", true, libc::RLIMIT_STACK as i32),
+    #[cfg(not(target_os = "linux"))]
+    ("swap", true, libc::RLIMIT_SWAP as i32),
+    #[cfg(not(target_os = "linux"))]
+    ("umtxp", false, libc::RLIMIT_UMTXP as i32),
+];
 
 impl SpawnPlan {
     pub fn new(argv: Vec<OsString>, grouping: Grouping) -> SpawnPlan {
@@ -156,6 +215,7 @@ impl SpawnPlan {
             output_tail: None,
             notify: None,
             listen: None,
+            tuning: None,
         }
     }
 }

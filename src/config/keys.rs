@@ -13,6 +13,7 @@ use super::accounts::Accounts;
 use super::checks::{parse_health, parse_ready};
 use super::expand::{merge_env, parse_env_file};
 use super::fields::{Checker, Fields, span_of, table_span};
+use super::limits::{read_limits, read_ranged, read_umask};
 use super::{
     AfterList, ConfigError, LogFormat, LogStreams, LogTarget, Output, Restart, Service,
     ServiceType, Settings, Watch,
@@ -86,6 +87,11 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
             s.scan_interval = d;
         }
     }),
+    key("memory_interval", Some("\"5s\""), |f, k, s| {
+        if let Some(d) = f.positive_duration(k) {
+            s.memory_interval = d;
+        }
+    }),
     key("control_socket", None, |f, k, s| {
         s.control_socket = f.string(k).map(PathBuf::from);
     }),
@@ -155,6 +161,7 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
 pub fn default_settings() -> Settings {
     let blank = Settings {
         scan_interval: Duration::ZERO,
+        memory_interval: Duration::ZERO,
         control_socket: None,
         http: None,
         log_level: None,
@@ -378,6 +385,28 @@ pub static SERVICE_KEYS: &[Key<ServiceDraft>] = &[
     }),
     key("health", None, |f, k, d| {
         d.svc.health = parse_health(&d.svc.name, f.item(k), f.checker).map(Box::new);
+    }),
+    key("limits", None, |f, k, d| {
+        read_limits(f, k, &mut d.svc.tuning)
+    }),
+    key("umask", None, |f, k, d| read_umask(f, k, &mut d.svc.tuning)),
+    key("nice", None, |f, k, d| {
+        read_ranged(f, k, -20..=19, &mut d.svc.tuning, |t, n| t.nice = Some(n));
+    }),
+    key("oom_score_adj", None, |f, k, d| {
+        if cfg!(target_os = "linux") {
+            let put = |t: &mut crate::types::Tuning, n| t.oom_score_adj = Some(n);
+            read_ranged(f, k, -1000..=1000, &mut d.svc.tuning, put);
+        } else {
+            f.invalid(k, "Linux only (FreeBSD has no OOM score)".into());
+        }
+    }),
+    key("memory_max", None, |f, k, d| match f.size(k) {
+        Some(0) => f.invalid(k, "must be more than 0".into()),
+        n => d.svc.memory_max = n.or(d.svc.memory_max),
+    }),
+    key("on_failure", None, |f, k, d| {
+        d.svc.on_failure = f.string(k).filter(|s| !s.trim().is_empty());
     }),
 ];
 

@@ -17,6 +17,7 @@ mod files;
 mod graph;
 pub(crate) mod include;
 pub mod keys;
+mod limits;
 pub(crate) mod units;
 
 pub use checks::{Check, Health, Ready, ReadyWay};
@@ -64,6 +65,8 @@ pub enum LogTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub scan_interval: Duration,
+    /// How often the RSS of services with `memory_max` is sampled.
+    pub memory_interval: Duration,
     pub control_socket: Option<PathBuf>,
     /// The read-only HTTP endpoint (`/metrics`, `/healthz`, ...); off when None.
     pub http: Option<std::net::SocketAddr>,
@@ -150,6 +153,12 @@ pub struct Service {
     pub enabled: bool,
     /// With `ready.notify = "systemd"`: WATCHDOG=1 must come at least this often once ready.
     pub watchdog: Option<Duration>,
+    /// `limits`, `umask`, `nice`, `oom_score_adj`: set in the child before exec.
+    pub tuning: Option<Box<crate::types::Tuning>>,
+    /// The RSS of its process group above which it is unhealthy.
+    pub memory_max: Option<u64>,
+    /// A shell command run when it gives up, turns unhealthy or a job's run fails.
+    pub on_failure: Option<String>,
 }
 
 impl Service {
@@ -445,3 +454,5 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests;
 #[cfg(test)]
 mod tests_files;
+#[cfg(test)]
+mod tests_limits;

@@ -269,6 +269,15 @@ pub fn status_line(rows: &[StatusRow]) -> String {
             or_null(row.note.as_deref().map(quoted)),
             or_null(row.next_run.map(|t| quoted(&rfc3339(t)))),
         );
+        if let Some(rss) = row.rss_bytes {
+            // Inside the object: in place of its closing brace.
+            line.pop();
+            let _ = write!(
+                line,
+                ",\"rss_bytes\":{}}}",
+                or_null(rss.map(|n| n.to_string()))
+            );
+        }
     }
     line.push_str("]}\n");
     line
@@ -378,7 +387,7 @@ mod tests {
 
     /// The reference encoding a status row must match.
     fn row_json(row: &StatusRow) -> Value {
-        json!({
+        let mut v = json!({
             "name": row.name,
             "kind": row.kind.as_str(),
             "state": row.status.as_str(),
@@ -391,7 +400,11 @@ mod tests {
             "health": row.health.as_str(),
             "note": row.note,
             "next_run": row.next_run.map(crate::schedule::civil::rfc3339),
-        })
+        });
+        if let Some(rss) = row.rss_bytes {
+            v["rss_bytes"] = json!(rss);
+        }
+        v
     }
 
     #[test]
@@ -411,6 +424,7 @@ mod tests {
                 note: Some("serving \"all\"".into()),
                 next_run: Some(1_796_529_600),
                 run_failed: false,
+                rss_bytes: Some(Some(4096)),
             },
             StatusRow::bare("apache", Kind::Watch, Status::Missing),
         ];

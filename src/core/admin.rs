@@ -179,6 +179,9 @@ pub struct StatusRow {
     pub next_run: Option<i64>,
     /// A job whose last run failed.
     pub run_failed: bool,
+    /// Services with `memory_max` only: the last sampled RSS of its group (None until
+    /// sampled, or while it does not run).
+    pub rss_bytes: Option<Option<u64>>,
 }
 
 impl StatusRow {
@@ -198,6 +201,7 @@ impl StatusRow {
             note: None,
             next_run: None,
             run_failed: false,
+            rss_bytes: None,
         }
     }
 
@@ -620,6 +624,7 @@ impl Core {
                     note: None,
                     next_run: None,
                     run_failed: false,
+                    rss_bytes: None,
                 })
             }
             Target::Service(id) => {
@@ -643,6 +648,7 @@ impl Core {
                     note: self.note(now, s),
                     next_run: s.next_run(now, &self.wall),
                     run_failed: s.run_failed(),
+                    rss_bytes: s.cfg.memory_max.map(|_| s.rss()),
                 })
             }
             Target::Watch(w) => {
@@ -668,6 +674,7 @@ impl Core {
                     note: None,
                     next_run: None,
                     run_failed: false,
+                    rss_bytes: None,
                 })
             }
         }

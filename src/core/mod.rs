@@ -69,6 +69,8 @@ pub enum Owner {
     Watch(WatchId),
     /// A service's readiness or health check command.
     Check(ServiceId),
+    /// A service's `on_failure` command.
+    Alert(ServiceId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,8 @@ pub enum Event {
     ProcessTable(Vec<ProcInfo>),
     /// The answer to `Action::Scan` when the table could not be read: nothing is started.
     ScanFailed(String),
+    /// The answer to `Action::SampleMemory`: each group's resident memory in bytes.
+    MemorySampled(Vec<(ServiceId, i32, u64)>),
     /// Whether debug lines are wanted, at start and whenever the log level changes.
     DebugLogging(bool),
     /// The answer to `Action::Check`: passed, or why not.
@@ -149,6 +153,10 @@ pub enum Action {
     KillAll(i32),
     /// Read the process table; answer with `Event::ProcessTable`.
     Scan,
+    /// The RSS of each service's process group (its pgid; the bytes, 0 here, are the
+    /// runtime's to fill in), in one pass over the process table; answer with
+    /// `Event::MemorySampled`.
+    SampleMemory(Vec<(ServiceId, i32, u64)>),
     /// Re-read the config file and hand it to `Core::reload` (SIGHUP).
     Reload,
     /// Check `probe` without blocking; answer with `Event::Checked` for `id` and `seq`.
@@ -413,6 +421,8 @@ pub struct Core {
     pub(crate) routed_exits: Vec<(i32, Owner)>,
     /// A Scan was asked for and its answer has not come yet.
     scan_pending: bool,
+    /// The next sampling of memory, while any service has `memory_max`.
+    memory_at: Instant,
     lifecycle: Lifecycle,
     stop_grace_override: Option<Duration>,
     /// When the stop of everything must be over (stop_grace), and whether its SIGKILL went.
@@ -447,6 +457,7 @@ impl Core {
             #[cfg(test)]
             routed_exits: Vec::new(),
             scan_pending: false,
+            memory_at: now + settings.memory_interval,
             lifecycle: Lifecycle::Running,
             stop_grace_override: opts.stop_grace_override,
             grace_end: None,
@@ -517,6 +528,11 @@ impl Core {
                 );
                 self.process_table(now, None);
             }
+            Event::MemorySampled(groups) => {
+                for (id, pid, rss) in groups {
+                    self.feed_service(now, id, service::Input::Memory { pid, rss });
+                }
+            }
             Event::DebugLogging(on) => self.debug = on,
             Event::Checked { id, seq, result } => {
                 let result = result.as_ref().map(|_| ()).map_err(String::as_str);
@@ -580,6 +596,9 @@ impl Core {
             let text = format!("stop_grace ({grace}) is up: killing what is left");
             self.log(Level::Warn, text);
             self.kill_everything(now);
+        }
+        if self.memory_at <= now {
+            self.sample_memory(now);
         }
         if let Lifecycle::Sweeping {
             status,
@@ -649,7 +668,32 @@ impl Core {
             let scan = w.scan_at().filter(|_| scans_wanted);
             w.command_deadline().into_iter().chain(scan)
         });
-        services.chain(watches).chain(sweep).min()
+        let memory = self.wants_memory().then_some(self.memory_at);
+        services.chain(watches).chain(sweep).chain(memory).min()
+    }
+
+    /// Whether memory is to be sampled at all: a service has `memory_max`, and upkeep is
+    /// not stopping.
+    fn wants_memory(&self) -> bool {
+        !self.shutting_down() && self.services.values().any(|s| s.cfg.memory_max.is_some())
+    }
+
+    /// One sampling for every running service with `memory_max`: a single pass over the
+    /// process table, whatever their number.
+    fn sample_memory(&mut self, now: Instant) {
+        self.memory_at = now + self.settings.memory_interval;
+        if self.shutting_down() {
+            return;
+        }
+        let groups: Vec<(ServiceId, i32, u64)> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.cfg.memory_max.is_some())
+            .filter_map(|(id, s)| Some((*id, s.running()?.0, 0)))
+            .collect();
+        if !groups.is_empty() {
+            self.actions.push_back(Action::SampleMemory(groups));
+        }
     }
 
     // ---- the lifecycle ----
@@ -833,6 +877,10 @@ impl Core {
     /// Forgets a service that is down for good, and lets its output go.
     fn drop_service(&mut self, id: ServiceId) {
         if let Some(gone) = self.services.remove(&id) {
+            // Its on_failure has no one left to time it out.
+            if let Some(pid) = gone.alert_pid() {
+                out!(self).abandon(pid, libc::SIGKILL);
+            }
             self.index.forget_retired(&gone.cfg.name, id);
             self.actions.push_back(Action::ReleaseOutput(id));
         }

@@ -49,6 +49,15 @@ impl Core {
                 };
                 self.feed_service(now, id, input);
             }
+            Owner::Alert(id) => {
+                let input = match what {
+                    Routed::Spawned(pid) => service::Input::AlertSpawned(pid),
+                    Routed::SpawnFailed(_, reason) => service::Input::AlertFailed(reason),
+                    Routed::Exited(pid, exit) => service::Input::AlertExited { pid, exit },
+                    Routed::GroupProbed(_) => return,
+                };
+                self.feed_service(now, id, input);
+            }
             Owner::Diagnose(id) => {
                 let input = match what {
                     Routed::Spawned(pid) => service::Input::DiagnoseSpawned(pid),
@@ -115,6 +124,7 @@ impl Core {
             // but a process spawned for it must not be left running.
             if let service::Input::Spawned(pid)
             | service::Input::DiagnoseSpawned(pid)
+            | service::Input::AlertSpawned(pid)
             | service::Input::CheckSpawned(pid) = input
             {
                 out.abandon(pid, libc::SIGKILL);

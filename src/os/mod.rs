@@ -2,6 +2,7 @@
 //! `types` only.
 
 pub mod activation;
+pub mod limits;
 pub mod notify;
 pub mod platform;
 pub mod proctable;

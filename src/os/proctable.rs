@@ -9,32 +9,14 @@ use crate::types::ProcInfo;
 /// read at all (no /proc, a sysctl refused): then nothing can be said missing.
 #[cfg(target_os = "linux")]
 pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
-    use std::io::Read;
-
     let mut out = Vec::new();
-    let dir = std::fs::read_dir("/proc")?;
-    let mut buf = Vec::with_capacity(1024);
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        buf.clear();
-        let stat = std::fs::File::open(format!("/proc/{pid}/stat"))
-            .and_then(|mut f| f.read_to_end(&mut buf));
-        if stat.is_err() {
-            continue; // gone since readdir
-        }
-        let Some((comm, state, ppid)) = parse_stat(&buf) else {
-            continue;
+    each_stat(&mut |pid, buf| {
+        let Some((comm, state, ppid)) = parse_stat(buf) else {
+            return;
         };
         let zombie = state == 'Z';
         // A zombie has no argv; nor do kernel threads (empty cmdline).
-        let argv0 = if zombie {
-            None
-        } else {
-            read_argv0(pid, &mut buf)
-        };
+        let argv0 = if zombie { None } else { read_argv0(pid, buf) };
         out.push(ProcInfo {
             pid,
             ppid,
@@ -44,8 +26,59 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
             script: None,
             zombie,
         });
-    }
+    })?;
     Ok(out)
+}
+
+/// Calls `each` with every process's pid and /proc/PID/stat (in a buffer it may reuse).
+/// `dyn` and not inlined: one copy of the walk for both of its users.
+#[cfg(target_os = "linux")]
+#[inline(never)]
+fn each_stat(each: &mut dyn FnMut(i32, &mut Vec<u8>)) -> std::io::Result<()> {
+    use std::io::Read;
+
+    let mut buf = Vec::with_capacity(1024);
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        buf.clear();
+        let stat = std::fs::File::open(format!("/proc/{pid}/stat"))
+            .and_then(|mut f| f.read_to_end(&mut buf));
+        if stat.is_ok() {
+            each(pid, &mut buf);
+        } // else gone since readdir
+    }
+    Ok(())
+}
+
+/// Adds to each `(_, pgid, rss)` of `groups` the resident memory (bytes) of process group
+/// `pgid`, in one pass over the process table. The groups are searched in a line: a
+/// comparison per service and process, less than the read of the process's stat.
+#[cfg(target_os = "linux")]
+pub fn group_rss<T>(groups: &mut [(T, i32, u64)]) -> std::io::Result<()> {
+    // SAFETY: sysconf only reads a constant.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    each_stat(&mut |_, buf| {
+        if let Some((pgrp, pages)) = parse_stat_memory(buf)
+            && let Some(group) = groups.iter_mut().find(|g| g.1 == pgrp)
+        {
+            group.2 += pages * page;
+        }
+    })
+}
+
+/// pgrp (field 5) and rss in pages (field 24) from /proc/PID/stat.
+#[cfg(any(target_os = "linux", test))]
+fn parse_stat_memory(stat: &[u8]) -> Option<(i32, u64)> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // Single spaces between fields, after the one that follows comm.
+    let mut fields = rest.split(' ');
+    let pgrp = fields.nth(3)?.parse().ok()?;
+    let rss = fields.nth(18)?.parse().ok()?;
+    Some((pgrp, rss))
 }
 
 /// comm, state and ppid from /proc/PID/stat: comm may hold spaces and parentheses, so it
@@ -132,8 +165,48 @@ fn script_basename(args: &[u8]) -> Option<String> {
 /// the table cannot be read, or comes in records of a size this build does not know.
 #[cfg(target_os = "freebsd")]
 pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
-    // kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
-    // processes inside a jail. Sized again when the table grew between the two calls.
+    let procs = kinfo_procs()?;
+    let mut out = Vec::with_capacity(procs.len());
+    for p in &procs {
+        let comm = c_chars(&p.ki_comm);
+        let zombie = p.ki_stat == libc::SZOMB;
+        let mut buf = [0u8; 4096];
+        // A zombie has no argv.
+        let args = if zombie {
+            None
+        } else {
+            freebsd_args(p.ki_pid, &mut buf)
+        };
+        out.push(ProcInfo {
+            pid: p.ki_pid,
+            ppid: p.ki_ppid,
+            argv0: args.and_then(argv0_basename).filter(|a| *a != comm),
+            script: args.and_then(script_basename),
+            comm,
+            zombie,
+        });
+    }
+    Ok(out)
+}
+
+/// Adds to each `(_, pgid, rss)` of `groups` the resident memory (bytes) of process group
+/// `pgid`, from one kern.proc.proc read.
+#[cfg(target_os = "freebsd")]
+pub fn group_rss<T>(groups: &mut [(T, i32, u64)]) -> std::io::Result<()> {
+    // SAFETY: sysconf only reads a constant.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    for p in kinfo_procs()? {
+        if let Some(group) = groups.iter_mut().find(|g| g.1 == p.ki_pgid) {
+            group.2 += u64::try_from(p.ki_rssize).unwrap_or(0) * page;
+        }
+    }
+    Ok(())
+}
+
+/// kern.proc.proc: one kinfo_proc per process (threads folded), only this jail's
+/// processes inside a jail. Sized again when the table grew between the two calls.
+#[cfg(target_os = "freebsd")]
+fn kinfo_procs() -> std::io::Result<Vec<libc::kinfo_proc>> {
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC];
     let size = std::mem::size_of::<libc::kinfo_proc>();
     for _ in 0..3 {
@@ -175,34 +248,14 @@ pub fn list_processes() -> std::io::Result<Vec<ProcInfo>> {
         }
         // SAFETY: the kernel filled `bytes` bytes of whole records.
         unsafe { procs.set_len(bytes / size) };
-        let mut out = Vec::with_capacity(procs.len());
-        for p in &procs {
-            // A kernel of another ABI hands back records of another size.
-            if p.ki_structsize as usize != size {
-                return Err(std::io::Error::other(format!(
-                    "kern.proc.proc records are {} bytes; this build expects {size}",
-                    p.ki_structsize
-                )));
-            }
-            let comm = c_chars(&p.ki_comm);
-            let zombie = p.ki_stat == libc::SZOMB;
-            let mut buf = [0u8; 4096];
-            // A zombie has no argv.
-            let args = if zombie {
-                None
-            } else {
-                freebsd_args(p.ki_pid, &mut buf)
-            };
-            out.push(ProcInfo {
-                pid: p.ki_pid,
-                ppid: p.ki_ppid,
-                argv0: args.and_then(argv0_basename).filter(|a| *a != comm),
-                script: args.and_then(script_basename),
-                comm,
-                zombie,
-            });
+        // A kernel of another ABI hands back records of another size.
+        if let Some(p) = procs.iter().find(|p| p.ki_structsize as usize != size) {
+            return Err(std::io::Error::other(format!(
+                "kern.proc.proc records are {} bytes; this build expects {size}",
+                p.ki_structsize
+            )));
         }
-        return Ok(out);
+        return Ok(procs);
     }
     Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
 }
@@ -247,6 +300,13 @@ mod tests {
         assert_eq!(parse_stat(stat), Some(("my (odd) name".into(), 'S', 7)));
         assert_eq!(parse_stat(b"9 (z) Z 1 9"), Some(("z".into(), 'Z', 1)));
         assert_eq!(parse_stat(b"garbage"), None);
+    }
+
+    #[test]
+    fn group_and_rss_from_stat() {
+        let stat = b"42 (a (b) c) S 7 40 40 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 99 12345 678 18446744073709551615";
+        assert_eq!(parse_stat_memory(stat), Some((40, 678)));
+        assert_eq!(parse_stat_memory(b"9 (z) Z 1 9"), None);
     }
 
     #[test]

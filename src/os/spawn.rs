@@ -25,25 +25,37 @@ pub struct ChildFds<'a> {
 /// Forks and execs `spec` with `output` as its stdout and stderr; returns the child's pid.
 /// Exec failures come back as the child's errno; a missing `directory` is named.
 pub fn spawn(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
-    spawn_in_directory(spec, output).map_err(|e| match &spec.directory {
-        // Checked only after a failure: the restart path pays nothing for it.
-        Some(dir) if !dir.is_dir() => {
-            let reason = match std::fs::metadata(dir) {
-                Ok(_) => "not a directory".to_string(),
-                Err(e) => exec_failure_reason(&e),
-            };
-            io::Error::new(e.kind(), format!("directory {}: {reason}", dir.display()))
+    let explained = |e: io::Error| {
+        let tuning = spec.tuning.as_deref();
+        match tuning.and_then(|t| super::limits::explain(t, &e)) {
+            Some(why) => io::Error::new(e.kind(), why),
+            None => e,
         }
-        _ => e,
-    })
+    };
+    spawn_in_directory(spec, output)
+        .map_err(explained)
+        .map_err(|e| match &spec.directory {
+            // Checked only after a failure: the restart path pays nothing for it.
+            Some(dir) if !dir.is_dir() => {
+                let reason = match std::fs::metadata(dir) {
+                    Ok(_) => "not a directory".to_string(),
+                    Err(e) => exec_failure_reason(&e),
+                };
+                io::Error::new(e.kind(), format!("directory {}: {reason}", dir.display()))
+            }
+            _ => e,
+        })
 }
 
 fn spawn_in_directory(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     // posix_spawn (vfork-based in glibc) is several times cheaper than a fork of upkeep when
-    // it can do the job: no credentials to switch and no terminal to hand over.
+    // it can do the job: no credentials to switch, no terminal to hand over, and no limits,
+    // umask, nice or oom_score_adj (posix_spawn has no attribute for them; setting them on
+    // the pid afterwards would race with the exec, and umask cannot be set from outside).
     #[cfg(target_os = "linux")]
     if spec.credentials.is_none()
         && spec.listen.is_none()
+        && spec.tuning.is_none()
         && !(spec.grouping == Grouping::ForegroundGroup && stdin_is_tty())
     {
         return posix::spawn(spec, output);
@@ -171,9 +183,10 @@ fn spawn_forked(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
     let ignored = signals::ignored();
     let credentials = spec.credentials.clone();
     let activation = Activation::of(spec);
+    let tuning = spec.tuning.as_deref().map(super::limits::prepare);
     // SAFETY: the closure runs between fork and exec in a child of a single-threaded process and
     // makes only async-signal-safe system calls; it allocates nothing and takes no lock
-    // (`credentials` was built before the fork and is only read).
+    // (`credentials` and `tuning` were built before the fork and are only read).
     unsafe {
         cmd.pre_exec(move || {
             match grouping {
@@ -192,6 +205,11 @@ fn spawn_forked(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
                         return Err(io::Error::last_os_error());
                     }
                 }
+            }
+            // Before the credentials: raising a hard limit, a negative nice or a lower
+            // oom_score_adj need the privilege that setuid gives up.
+            if let Some(t) = &tuning {
+                super::limits::apply(t)?;
             }
             if let Some(c) = &credentials {
                 // Supplementary groups, then gid, then uid: after setuid the others are denied.

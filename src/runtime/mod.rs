@@ -445,6 +445,10 @@ fn carry_out(
             };
             core.handle_event(Instant::now(), event);
         }
+        Action::SampleMemory(mut groups) => match proctable::group_rss(&mut groups) {
+            Ok(()) => core.handle_event(Instant::now(), Event::MemorySampled(groups)),
+            Err(e) => log::warn!("cannot read the process table for memory_max: {e}"),
+        },
         Action::ProbeGroup { owner, pgid } => {
             let alive = os::group_exists(pgid);
             core.handle_event(now, Event::GroupProbed { owner, alive });

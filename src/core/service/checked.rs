@@ -99,6 +99,9 @@ impl ServiceRun {
             }
             Some(Verdict::Unhealthy(why)) => {
                 let what = format!("{name} unhealthy: {why}");
+                let run = (pid, now.saturating_duration_since(since));
+                let alert_why = ("UPKEEP_UNHEALTHY", why.clone());
+                self.alert(now, "unhealthy", run, alert_why, out);
                 self.fail_run(now, pid, since, what, ("UPKEEP_UNHEALTHY", why), out);
             }
         }

@@ -12,6 +12,7 @@
 //! state it can meet explicitly, so a new input or state forces a decision everywhere.
 //! `after_gone` is the one place that decides what follows a run.
 
+mod alert;
 mod checked;
 mod job;
 mod plans;
@@ -150,6 +151,17 @@ pub(crate) enum Input<'a> {
     },
     /// A reload changed only its `ready` or `health`: new checks from now on.
     Rechecked,
+    /// The RSS of group `pid` (a sampling for `memory_max`).
+    Memory {
+        pid: i32,
+        rss: u64,
+    },
+    AlertSpawned(i32),
+    AlertFailed(&'a str),
+    AlertExited {
+        pid: i32,
+        exit: Exit,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +182,13 @@ pub(crate) struct ServiceRun {
     ever_ready: bool,
     /// A scheduled service's next tick, once its schedule has begun.
     ticks: Option<Tick>,
+    /// Its `on_failure` command under way: never two at once.
+    alert: Option<Diagnostic>,
+    /// The last run's pid and how long it ran, for `on_failure` after it is gone.
+    last_run: Option<(i32, std::time::Duration)>,
+    /// `memory_max`: the last sampling of this run, and why it was stopped if it went over.
+    rss: Option<u64>,
+    memory_note: Option<String>,
 }
 
 impl ServiceRun {
@@ -190,6 +209,10 @@ impl ServiceRun {
             checks: Checks::default(),
             ever_ready: false,
             ticks: None,
+            alert: None,
+            last_run: None,
+            rss: None,
+            memory_note: None,
         }
     }
 
@@ -222,6 +245,14 @@ impl ServiceRun {
                 None
             }
             I::Timeout => self.on_timeout(now, out),
+            I::Memory { pid, rss } => {
+                self.on_memory(now, pid, rss, out);
+                None
+            }
+            I::AlertSpawned(_) | I::AlertFailed(_) | I::AlertExited { .. } => {
+                self.on_alert(input, out);
+                None
+            }
         }
     }
 
@@ -295,6 +326,7 @@ impl ServiceRun {
                 | Process::Scheduled => {}
             },
             I::Stop => {
+                self.memory_note = None;
                 if self.goal != Goal::Held {
                     self.goal = Goal::Held;
                     out.log(Level::Info, format!("{name}: stop requested"));
@@ -368,6 +400,7 @@ impl ServiceRun {
                 },
                 I::Exited { pid, exit },
             ) if p == pid => {
+                self.last_run = Some((pid, now.saturating_duration_since(since)));
                 let uptime = fmt_duration(now.saturating_duration_since(since));
                 self.flush_output(out);
                 // Asked to stop, it did: a signal is the way it was told, not a crash.
@@ -497,6 +530,7 @@ impl ServiceRun {
         if self.tick_due(now, &out.wall) {
             self.on_tick(now, out);
         }
+        self.alert_overdue(now, out);
         if let Some(d) = self.diagnostic.filter(|d| d.kill_at <= now) {
             let limit = fmt_duration(self.cfg.diagnose_timeout);
             let text = format!("{name} diagnose still running after {limit}; killed it");
@@ -559,6 +593,7 @@ impl ServiceRun {
 
     fn spawn(&mut self, out: &mut Out) {
         self.process = Process::Spawning;
+        (self.rss, self.memory_note, self.last_run) = (None, None, None);
         // A death message quotes this run's output, not an earlier one's.
         if let Some(heard) = &mut self.output {
             heard.tail.new_run();
@@ -569,6 +604,7 @@ impl ServiceRun {
     /// The main process died on its own.
     fn died(&mut self, now: Instant, pid: i32, since: Instant, exit: Exit, out: &mut Out) {
         let uptime = now.saturating_duration_since(since);
+        self.last_run = Some((pid, uptime));
         self.flush_output(out);
         self.policy.last_exit = Some(exit);
         if self.diagnostic.is_some() {
@@ -756,6 +792,7 @@ impl ServiceRun {
             Next::Restart | Next::StartNow | Next::Schedule if self.goal != Goal::Up => Next::Down,
             next => next,
         };
+        self.alert_after_run(now, next, out);
         match next {
             Next::Schedule => self.enter_schedule(now, out),
             Next::StartNow => self.spawn(out),

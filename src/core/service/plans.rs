@@ -19,6 +19,7 @@ impl ServiceRun {
         plan.env = cfg.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         plan.directory.clone_from(&cfg.directory);
         plan.credentials.clone_from(&cfg.credentials);
+        plan.tuning.clone_from(&cfg.tuning);
         let sink = match &cfg.output {
             Output::Inherit => None,
             Output::Null => {

@@ -51,7 +51,7 @@ impl ServiceRun {
     // ---- what the router and status read ----
 
     /// The main process and since when, while it runs and no diagnostic has taken over.
-    pub(super) fn running(&self) -> Option<(i32, Instant)> {
+    pub(crate) fn running(&self) -> Option<(i32, Instant)> {
         match self.process {
             Process::Running { pid, since } if self.diagnostic.is_none() => Some((pid, since)),
             _ => None,
@@ -68,7 +68,13 @@ impl ServiceRun {
         };
         let diagnostic = self.diagnostic.map(|d| d.kill_at);
         let tick = self.tick_deadline(wall);
-        process.into_iter().chain(diagnostic).chain(tick).min()
+        let alert = self.alert_deadline();
+        process
+            .into_iter()
+            .chain(diagnostic)
+            .chain(tick)
+            .chain(alert)
+            .min()
     }
 
     /// A deadline has passed, or a check may go out early to share this wake-up.
@@ -138,6 +144,9 @@ impl ServiceRun {
     /// What `status` notes of it: its own words (`STATUS=`), else why it is not ready or
     /// not healthy.
     pub fn note(&self) -> Option<String> {
+        if let Some(why) = self.memory_note() {
+            return Some(why.to_string());
+        }
         match self.process {
             // Stopped, or done: what an earlier run said or failed at is over.
             Process::Down => None,

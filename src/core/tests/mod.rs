@@ -4,6 +4,7 @@
 mod admin;
 mod checks;
 mod jobs;
+mod limits;
 mod main_cmd;
 mod props;
 mod service;

@@ -362,7 +362,7 @@ impl World {
                         || (!self.stubborn(owner) && (sig == libc::SIGTERM || sig == libc::SIGINT));
                     let side_child = matches!(
                         owner,
-                        Owner::Diagnose(_) | Owner::Watch(_) | Owner::Check(_)
+                        Owner::Diagnose(_) | Owner::Watch(_) | Owner::Check(_) | Owner::Alert(_)
                     );
                     if dies && side_child {
                         self.late.push((pid, Exit::Signal(sig)));
@@ -370,6 +370,10 @@ impl World {
                         self.dying.push((pid, Exit::Signal(sig)));
                     }
                 }
+            }
+            Action::SampleMemory(groups) => {
+                self.core
+                    .handle_event(self.now, Event::MemorySampled(groups));
             }
             Action::ProbeGroup { owner, .. } => {
                 let alive = std::mem::take(&mut self.leftovers_next);
