@@ -151,7 +151,9 @@ impl ServiceRun {
             // Stopped, or done: what an earlier run said or failed at is over.
             Process::Down => None,
             // Between runs: why the last one ended, not what went wrong before it.
-            Process::Backoff { .. } | Process::Failed | Process::Dead { .. } => {
+            Process::Backoff { .. } | Process::Failed | Process::Dead { .. }
+                if !self.stopped_failing =>
+            {
                 self.policy.last_exit.map(|e| format!("last run {e}"))
             }
             _ => match self.checks.status_text() {
