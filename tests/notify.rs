@@ -95,6 +95,7 @@ after = ["db"]
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn watchdog_pings_go_to_an_abstract_socket() {
     use std::os::linux::net::SocketAddrExt;
     let dir = TempDir::new("notify-wd");

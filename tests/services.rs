@@ -185,6 +185,7 @@ after = ["db"]
 /// LXC's stop signal (PWR) and systemd's (SIGRTMIN+3, 37) stop everything in order, as
 /// TERM does.
 #[test]
+#[cfg(target_os = "linux")]
 fn container_managers_stop_signals_stop_everything_in_order() {
     for (sig, name) in [(libc::SIGPWR, "PWR"), (37, "RTMIN+3")] {
         let dir = TempDir::new("stopsig");

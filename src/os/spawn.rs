@@ -138,19 +138,6 @@ fn pid_text(pid: i32, buf: &mut [u8; 12]) -> &[u8] {
     buf.get(at..).unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn pids_in_decimal() {
-        let mut buf = [0u8; 12];
-        assert_eq!(super::pid_text(4242, &mut buf), b"4242\0");
-        let mut buf = [0u8; 12];
-        assert_eq!(super::pid_text(1, &mut buf), b"1\0");
-        let mut buf = [0u8; 12];
-        assert_eq!(super::pid_text(i32::MAX, &mut buf), b"2147483647\0");
-    }
-}
-
 #[cfg(target_os = "linux")]
 fn stdin_is_tty() -> bool {
     // SAFETY: isatty only inspects the descriptor.
@@ -457,5 +444,18 @@ mod posix {
             ))?;
             Ok(pid)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pids_in_decimal() {
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(4242, &mut buf), b"4242\0");
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(1, &mut buf), b"1\0");
+        let mut buf = [0u8; 12];
+        assert_eq!(super::pid_text(i32::MAX, &mut buf), b"2147483647\0");
     }
 }
