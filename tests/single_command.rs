@@ -495,6 +495,12 @@ fn tini_verbosity_and_subreaper_keep_their_meaning() {
 /// pid, and serves a connection on it; with a config, services do not get the descriptor.
 #[test]
 fn socket_activation_passes_the_listening_socket_to_command() {
+    // qemu-user, which runs the arm64 release binary here, keeps descriptors of its own
+    // and does not hand a passed socket on as a native kernel does: native binaries only.
+    let target = std::env::var("UPKEEP_TEST_TARGET").unwrap_or_default();
+    if emulated() && !target.starts_with(std::env::consts::ARCH) {
+        return;
+    }
     use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
