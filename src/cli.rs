@@ -91,31 +91,47 @@ pub enum Cli {
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     let mut args = args.into_iter().peekable();
-    match args.peek().and_then(|a| a.to_str()) {
+    if let Some(cli) = subcommand(&mut args) {
+        return cli;
+    }
+    parse_run(args)
+}
+
+/// `check`, `scan`, `import` and the client subcommands, when the first word names one.
+fn subcommand<I: Iterator<Item = OsString>>(
+    args: &mut std::iter::Peekable<I>,
+) -> Option<Result<Cli, String>> {
+    let cli = match args.peek().and_then(|a| a.to_str()) {
         Some("check") => {
             args.next();
-            return parse_config_only(args, "check").map(|config| Cli::Check { config });
+            parse_config_only(args, "check").map(|config| Cli::Check { config })
         }
         Some("scan") => {
             args.next();
-            return parse_config_only(args, "scan").map(|config| Cli::Scan { config });
+            parse_config_only(args, "scan").map(|config| Cli::Scan { config })
         }
         Some("import") => {
             args.next();
             let words: Vec<OsString> = args.collect();
-            return match <[OsString; 1]>::try_from(words) {
+            match <[OsString; 1]>::try_from(words) {
                 Ok([path]) => Ok(Cli::Import { path: path.into() }),
                 Err(_) => Err("import takes one FILE or DIR".into()),
-            };
-        }
-        Some(word) => {
-            if let Some(cmd) = crate::control::Command::parse(word) {
-                args.next();
-                return crate::control::client::parse(cmd, args).map(Cli::Client);
             }
         }
-        _ => {}
-    }
+        Some(word) => {
+            let cmd = crate::control::Command::parse(word)?;
+            args.next();
+            crate::control::client::parse(cmd, args).map(Cli::Client)
+        }
+        None => return None,
+    };
+    Some(cli)
+}
+
+/// `upkeep [OPTIONS] [-- COMMAND]`: tini's, dumb-init's and upkeep's own flags.
+fn parse_run<I: Iterator<Item = OsString>>(
+    mut args: std::iter::Peekable<I>,
+) -> Result<Cli, String> {
     let mut run = RunArgs::default();
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {

@@ -502,6 +502,19 @@ pub enum Field<'a> {
     Number(i64),
 }
 
+impl Field<'_> {
+    /// Its value: a number as it is, text through the format's `string` writer.
+    fn write(&self, out: &mut Vec<u8>, string: fn(&mut Vec<u8>, &[u8])) {
+        match self {
+            Field::Text(t) => string(out, t.as_bytes()),
+            Field::Owned(t) => string(out, t.as_bytes()),
+            Field::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+}
+
 /// `render`, with an event's fields after the msg in json and logfmt.
 pub fn render_with(
     out: &mut Vec<u8>,
@@ -547,13 +560,7 @@ pub fn render_with(
             json_string(out, msg);
             for (key, value) in extra {
                 let _ = write!(out, ",\"{key}\":");
-                match value {
-                    Field::Text(t) => json_string(out, t.as_bytes()),
-                    Field::Owned(t) => json_string(out, t.as_bytes()),
-                    Field::Number(n) => {
-                        let _ = write!(out, "{n}");
-                    }
-                }
+                value.write(out, json_string);
             }
             out.push(b'}');
         }
@@ -572,13 +579,7 @@ pub fn render_with(
             logfmt_value(out, msg);
             for (key, value) in extra {
                 let _ = write!(out, " {key}=");
-                match value {
-                    Field::Text(t) => logfmt_value(out, t.as_bytes()),
-                    Field::Owned(t) => logfmt_value(out, t.as_bytes()),
-                    Field::Number(n) => {
-                        let _ = write!(out, "{n}");
-                    }
-                }
+                value.write(out, logfmt_value);
             }
         }
     }

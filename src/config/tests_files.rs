@@ -12,8 +12,8 @@ fn scratch(tag: &str, files: &[(&str, &str)]) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     for (path, text) in files {
         let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap(); // allow-panic: test code, a failure is the test failing
+        std::fs::write(p, text).unwrap(); // allow-panic: test code, a failure is the test failing
     }
     dir
 }
@@ -26,7 +26,7 @@ fn vars(list: &[(&str, &str)]) -> Vars {
 
 fn load_in(dir: &Path, vars: &Vars) -> Result<Config, Vec<String>> {
     let main = dir.join("upkeep.toml");
-    let text = std::fs::read_to_string(&main).unwrap();
+    let text = std::fs::read_to_string(&main).unwrap(); // allow-panic: test code, a failure is the test failing
     parse_with(&main, &text, &Accounts::default(), vars)
         .map_err(|e| e.iter().map(ToString::to_string).collect())
 }
@@ -57,7 +57,7 @@ fn includes_are_read_in_sorted_order_and_may_refer_to_each_other() {
             ("conf.d/notes.txt", "not toml"),
         ],
     );
-    let c = load_in(&dir, &Vars::new()).unwrap();
+    let c = load_in(&dir, &Vars::new()).unwrap(); // allow-panic: test code, a failure is the test failing
     let names: Vec<&str> = c.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c"]);
     assert_eq!((c.watches.len(), c.files), (1, 3));
@@ -117,7 +117,7 @@ fn variables_in_strings_and_their_errors() {
         )],
     );
     let evil = "x\"]\ncommand = [\"rm\", \"-rf\", \"/\"]\n#";
-    let c = load_in(&dir, &vars(&[("EVIL", evil), ("STOP", "")])).unwrap();
+    let c = load_in(&dir, &vars(&[("EVIL", evil), ("STOP", "")])).unwrap(); // allow-panic: test code, a failure is the test failing
     let web = &c.services[0];
     // The value is one argv word, never TOML.
     assert_eq!(web.command, ["srv", "--port", "8080", evil]);
@@ -148,20 +148,20 @@ fn env_files_feed_the_services_environment_in_order() {
             ("web.env", "# web\nexport B='web $X'\nC=\"web\"\n"),
         ],
     );
-    let c = load_in(&dir, &Vars::new()).unwrap();
+    let c = load_in(&dir, &Vars::new()).unwrap(); // allow-panic: test code, a failure is the test failing
     let env = &c.services[0].env;
     let want = [("A", "all"), ("B", "web $X"), ("C", "env")];
     for (k, v) in want {
         assert!(env.contains(&(k.to_string(), v.to_string())), "{env:?}");
     }
     assert_eq!(env.len(), 3);
-    std::fs::write(dir.join("web.env"), "B=1\nno equals here\n").unwrap();
+    std::fs::write(dir.join("web.env"), "B=1\nno equals here\n").unwrap(); // allow-panic: test code, a failure is the test failing
     let errors = load_in(&dir, &Vars::new()).unwrap_err();
     assert_eq!(
         errors,
         [format!("{}/web.env:2:1: expected KEY=VALUE", dir.display())]
     );
-    std::fs::remove_file(dir.join("web.env")).unwrap();
+    std::fs::remove_file(dir.join("web.env")).unwrap(); // allow-panic: test code, a failure is the test failing
     let errors = load_in(&dir, &Vars::new()).unwrap_err();
     assert!(
         errors[0].contains(":5:13: service `web` `env_file`: cannot read"),
@@ -178,7 +178,7 @@ fn jobs_keys_and_their_errors() {
          [service.b]\ncommand = \"b\"\nschedule = \"@every 90s\"\nenabled = false\n",
         &Accounts::default(),
     )
-    .unwrap();
+    .unwrap(); // allow-panic: test code, a failure is the test failing
     let (m, b) = (&c.services[0], &c.services[1]);
     assert_eq!(
         (m.kind, m.restart, m.success_exit_codes.clone()),

@@ -27,7 +27,7 @@ fn limits_umask_nice_and_oom_score_adj_are_read() {
         "limits = { nofile = 65536, core = 0, memlock = \"64MiB\", stack = [\"8MiB\", \"unlimited\"], cpu = \"unlimited\" }\n\
          umask = \"027\"\nnice = -5\nmemory_max = \"1GiB\"\non_failure = \"echo $UPKEEP_EVENT\"\n",
     )
-    .unwrap();
+    .unwrap(); // allow-panic: test code, a failure is the test failing
     let limit = |name, soft, hard| Limit { name, soft, hard };
     let want = Tuning {
         limits: vec![
@@ -45,7 +45,7 @@ fn limits_umask_nice_and_oom_score_adj_are_read() {
     assert_eq!(s.memory_max, Some(1 << 30));
     assert_eq!(s.on_failure.as_deref(), Some("echo $UPKEEP_EVENT"));
     // None of it: no tuning, so the spawn keeps its fast path.
-    assert_eq!(read("").unwrap().tuning, None);
+    assert_eq!(read("").unwrap().tuning, None); // allow-panic: test code, a failure is the test failing
 }
 
 #[test]
