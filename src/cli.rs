@@ -16,7 +16,9 @@ usage: upkeep [OPTIONS] [-- COMMAND [ARG...]]   run: supervise the config and/or
        upkeep reload                            re-read the config (same as SIGHUP)
        upkeep shutdown                          stop everything in order, wait for the exit
                                                 (exit 0 when none runs: nothing to stop)
-       upkeep logs NAME [-n LINES] [-f]         a service's recent output; -f follows it
+       upkeep logs [NAME...] [-n LINES] [-f] [-t]
+                                                recent output (all services merged without
+                                                a NAME); -f follows it, -t adds times
        upkeep wait NAME... [--ready|--healthy|--done|--down] [--timeout D]
                                                 until each is so (exit 1: timeout, never)
        upkeep import FILE|DIR                   a supervisord.conf or an s6-overlay tree

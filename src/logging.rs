@@ -694,23 +694,12 @@ pub fn stamp(out: &mut Vec<u8>) {
     let ms = since.as_millis();
     let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
     if last.0 != ms {
-        let secs = since.as_secs();
-        let (year, month, day) = crate::schedule::civil::civil_from_days((secs / 86_400) as i64);
-        let rest = secs % 86_400;
-        let mut text = Vec::with_capacity(STAMP_LEN);
-        let _ = write!(
-            text,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rest / 3600,
-            rest / 60 % 60,
-            rest % 60,
-            since.subsec_millis()
-        );
-        if let Ok(fixed) = <[u8; STAMP_LEN]>::try_from(text.as_slice()) {
+        let text = crate::schedule::civil::rfc3339_ms(i64::try_from(ms).unwrap_or(i64::MAX));
+        if let Ok(fixed) = <[u8; STAMP_LEN]>::try_from(text.as_bytes()) {
             *last = (ms, fixed);
         } else {
             // A year past 9999: not cached.
-            out.extend_from_slice(&text);
+            out.extend_from_slice(text.as_bytes());
             return;
         }
     }

@@ -212,6 +212,86 @@ command = "for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; exec sleep 
     assert!(err.contains("no service or watch named \"nope\""), "{err}");
 }
 
+/// `upkeep logs` without a name: every service's lines in the order upkeep read them,
+/// `NAME | ` before each, `-t` with the time; `-f` follows them all; a silent service
+/// named on its own gets a note on stderr saying where its output goes.
+#[test]
+fn logs_of_every_service_merged_in_time_order_with_times() {
+    let dir = TempDir::new("out-merged");
+    let log = dir.path("log");
+    let seen = |needle: &str| {
+        format!(
+            "until grep -q '{needle}' {}; do sleep 0.05; done",
+            log.display()
+        )
+    };
+    let go = format!(
+        "until [ -e {} ]; do sleep 0.05; done",
+        dir.path("go").display()
+    );
+    let _up = start_on_socket(
+        &dir,
+        &format!(
+            r#"
+[service.web]
+command = "echo web one; {}; echo web two; {go}; echo web later; exec sleep 1000"
+[service.db]
+command = "{}; echo db one; exec sleep 1000"
+[service.quiet]
+command = "exec sleep 1000"
+output = "{}"
+"#,
+            seen("db: db one"),
+            seen("web: web one"),
+            dir.path("quiet.log").display()
+        ),
+    );
+    wait_log(&dir, "web: web two");
+    let (code, out, err) = client(&dir, &["logs"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "web   | web one\ndb    | db one\nweb   | web two\n", "")
+    );
+    let (code, out, _) = client(&dir, &["logs", "-t", "-n", "1", "db"]);
+    assert_eq!(code, 0);
+    let (stamp, text) = out.split_once(' ').unwrap();
+    assert_eq!(text, "db one\n");
+    assert!(
+        stamp.len() == 24 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{out:?}"
+    );
+    // A silent service: nothing on stdout, why on stderr, exit 0.
+    let (code, out, err) = client(&dir, &["logs", "quiet"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert!(
+        err.contains("quiet has written nothing; output = ") && err.contains("quiet.log"),
+        "{err}"
+    );
+    // -f without a name follows every service: the last line of each first, then new ones.
+    let mut follower = Command::new(BIN)
+        .args(["logs", "-f", "-n", "1", "--socket"])
+        .arg(dir.path("sock"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = follower.id() as i32;
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        kill(pid, libc::SIGKILL);
+    });
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(follower.stdout.take().unwrap()));
+    let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+    assert_eq!(next(), "db    | db one");
+    assert_eq!(next(), "web   | web two");
+    // Parked now: the next line of any service reaches it.
+    std::fs::write(dir.path("go"), "").unwrap();
+    let got = next();
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(got, "web   | web later");
+}
+
 #[test]
 fn a_flat_out_writer_does_not_hold_up_another_services_restart() {
     let dir = TempDir::new("out-flat");

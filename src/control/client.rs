@@ -23,6 +23,8 @@ use crate::types::{fmt_duration, signame};
 pub struct ClientArgs {
     pub request: Request,
     pub json: bool,
+    /// `logs -t`: each line's time.
+    pub timestamps: bool,
     pub config: Option<PathBuf>,
     pub socket: Option<PathBuf>,
 }
@@ -38,6 +40,7 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
     let verb = cmd.as_str();
     let mut names = Vec::new();
     let mut json = false;
+    let mut timestamps = false;
     let mut lines = None;
     let mut follow = false;
     let mut until = None;
@@ -49,6 +52,7 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
         match arg.as_str() {
             "--json" if cmd == Command::Status => json = true,
             "-f" | "--follow" if cmd == Command::Logs => follow = true,
+            "-t" | "--timestamps" if cmd == Command::Logs => timestamps = true,
             "-n" | "--lines" if cmd == Command::Logs => {
                 let n = args.next().ok_or("-n needs a number of lines")?;
                 lines = Some(
@@ -102,9 +106,6 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
         Command::Reload | Command::Shutdown if !names.is_empty() => {
             return Err(format!("{verb} takes no names"));
         }
-        Command::Logs if names.len() != 1 => {
-            return Err("logs: usage: upkeep logs NAME [-n LINES] [-f]".into());
-        }
         _ => {}
     }
     Ok(ClientArgs {
@@ -122,6 +123,7 @@ pub fn parse(cmd: Command, args: impl Iterator<Item = OsString>) -> Result<Clien
             timeout_ms,
         },
         json,
+        timestamps,
         config,
         socket,
     })
@@ -210,16 +212,7 @@ pub fn run(args: &ClientArgs) -> i32 {
             0
         }
         Command::Logs => {
-            for line in reply["lines"].as_array().into_iter().flatten() {
-                out(line.as_str().unwrap_or(""));
-            }
-            // -f: until upkeep goes away (or Ctrl-C).
-            for line in lines.map_while(Result::ok) {
-                let next: Value = serde_json::from_str(&line).unwrap_or_default();
-                if let Some(text) = next["line"].as_str() {
-                    out(text);
-                }
-            }
+            print_logs(&reply, lines, args.timestamps);
             0
         }
         Command::Shutdown => {
@@ -240,6 +233,45 @@ pub fn run(args: &ClientArgs) -> i32 {
 }
 
 type Lines = std::io::Lines<BufReader<UnixStream>>;
+
+/// `upkeep logs`: the recent lines, then (`-f`) the new ones until upkeep goes away or
+/// Ctrl-C. Lines of several services are prefixed `NAME | ` as `docker compose logs` does;
+/// `-t` puts the time each line was read before its text. Notes (why a service shows
+/// nothing) go to stderr.
+fn print_logs(reply: &Value, lines: Lines, timestamps: bool) {
+    let names: Vec<&str> = reply["names"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let width = (names.len() != 1).then(|| names.iter().map(|n| n.len()).max().unwrap_or(0));
+    let show = |line: &Value| {
+        let mut text = String::new();
+        if let Some(width) = width {
+            let name = line["name"].as_str().unwrap_or("?");
+            text.push_str(&format!("{name:<width$} | "));
+        }
+        if timestamps {
+            let ms = line["time_ms"].as_i64().unwrap_or(0);
+            text.push_str(&crate::schedule::civil::rfc3339_ms(ms));
+            text.push(' ');
+        }
+        text.push_str(line["line"].as_str().unwrap_or(""));
+        out(&text);
+    };
+    reply["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .for_each(show);
+    for note in reply["notes"].as_array().into_iter().flatten() {
+        say(note.as_str().unwrap_or(""));
+    }
+    for line in lines.map_while(Result::ok) {
+        show(&serde_json::from_str(&line).unwrap_or_default());
+    }
+}
 
 /// Connects, sends the request, reads the first reply line: (that line, parsed, the rest).
 fn ask(args: &ClientArgs) -> Result<(String, Value, Lines), Unanswered> {
@@ -434,6 +466,11 @@ mod tests {
         assert!(p(Command::Stop, &[]).is_err());
         assert!(p(Command::Reload, &["web"]).is_err());
         assert!(p(Command::Stop, &["--json", "web"]).is_err());
+        let all = p(Command::Logs, &["-t", "-f"]).unwrap();
+        assert!(all.request.names.is_empty() && all.timestamps && all.request.follow);
+        assert_eq!(all.request.lines, Some(DEFAULT_LOG_LINES));
+        assert!(!p(Command::Logs, &["web", "db"]).unwrap().timestamps);
+        assert!(p(Command::Status, &["-t"]).is_err());
     }
 
     #[test]

@@ -183,9 +183,6 @@ impl Request {
             None | Some(Value::Null) => false,
             Some(v) => v.as_bool().ok_or("\"follow\" must be true or false")?,
         };
-        if cmd == Command::Logs && names.len() != 1 {
-            return Err("logs: name one service".into());
-        }
         let until =
             match (cmd, obj.get("until")) {
                 (Command::Wait, None | Some(Value::Null)) => Some(Condition::Ready),
@@ -352,7 +349,8 @@ mod tests {
         assert_eq!(bare.until, Some(Condition::Ready));
         assert!(Request::parse(br#"{"v":1,"cmd":"wait","names":["a"],"until":"up"}"#).is_err());
         assert!(Request::parse(br#"{"v":1,"cmd":"wait","names":[]}"#).is_err());
-        assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":[]}"#).is_err());
+        // No names: every service's, merged.
+        assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":[]}"#).is_ok());
         assert!(Request::parse(br#"{"v":1,"cmd":"logs","names":["a"],"lines":-1}"#).is_err());
     }
 

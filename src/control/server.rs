@@ -38,14 +38,38 @@ pub enum Wait {
     Settled(Vec<String>),
     /// shutdown: upkeep to exit.
     Exit,
-    /// logs -f: this service's new lines, until the client hangs up.
-    Follow(String),
+    /// logs -f: these services' new lines (every service's when empty), until the client
+    /// hangs up.
+    Follow(Vec<String>),
     /// wait: these names to be in this condition, until the deadline.
     Condition {
         names: Vec<String>,
         until: Condition,
         deadline: Option<Instant>,
     },
+}
+
+/// Whose output `upkeep logs -f` clients follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followed {
+    All,
+    /// Sorted.
+    Some(Vec<String>),
+}
+
+impl Default for Followed {
+    fn default() -> Followed {
+        Followed::Some(Vec::new())
+    }
+}
+
+impl Followed {
+    pub fn includes(&self, name: &str) -> bool {
+        match self {
+            Followed::All => true,
+            Followed::Some(names) => names.binary_search_by(|n| n.as_str().cmp(name)).is_ok(),
+        }
+    }
 }
 
 /// A follower that reads slower than its service writes loses lines past this backlog.
@@ -269,27 +293,32 @@ impl Server {
             .collect()
     }
 
-    /// The services someone follows (`upkeep logs -f`).
-    pub fn followed(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .conns
-            .iter()
-            .filter_map(|c| match &c.phase {
-                ConnState::Waiting(Wait::Follow(name)) => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
+    /// Whose lines someone follows (`upkeep logs -f`): every service's, or these.
+    pub fn followed(&self) -> Followed {
+        let mut names = Vec::new();
+        for c in &self.conns {
+            if let ConnState::Waiting(Wait::Follow(wanted)) = &c.phase {
+                if wanted.is_empty() {
+                    return Followed::All;
+                }
+                names.extend(wanted.iter().cloned());
+            }
+        }
         names.sort_unstable();
         names.dedup();
-        names
+        Followed::Some(names)
     }
 
     /// A new line of `name`'s output, to whoever follows it.
     pub fn follow_line(&mut self, name: &str, line: &str) {
         for c in &mut self.conns {
-            if matches!(&c.phase, ConnState::Waiting(Wait::Follow(n)) if n == name)
-                && c.outbuf.len() + line.len() <= FOLLOW_BACKLOG
-            {
+            let wanted = match &c.phase {
+                ConnState::Waiting(Wait::Follow(wanted)) => {
+                    wanted.is_empty() || wanted.iter().any(|n| n == name)
+                }
+                _ => false,
+            };
+            if wanted && c.outbuf.len() + line.len() <= FOLLOW_BACKLOG {
                 c.outbuf.extend_from_slice(line.as_bytes());
                 flush(c);
             }

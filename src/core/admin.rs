@@ -225,7 +225,7 @@ pub struct ReloadReport {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(super) enum Target {
     Service(ServiceId),
     Watch(WatchId),
     Main,
@@ -324,20 +324,6 @@ impl Core {
             });
         }
         Ok(())
-    }
-
-    /// The last `n` lines of a service's output (kept after it died or was stopped).
-    pub fn logs(&self, name: &str, n: usize) -> Result<Vec<Vec<u8>>, String> {
-        match self.resolve(&[name.to_string()])?.first() {
-            Some(Target::Service(id)) => Ok(self
-                .services
-                .get(id)
-                .map(|s| s.recent_output(n))
-                .unwrap_or_default()),
-            _ => Err(format!(
-                "{name} is not a service: upkeep keeps the output of its services only"
-            )),
-        }
     }
 
     /// An ordered stop of everything, as on SIGTERM.
@@ -550,7 +536,7 @@ impl Core {
         self.settle(now);
     }
 
-    fn resolve(&self, names: &[String]) -> Result<Vec<Target>, String> {
+    pub(super) fn resolve(&self, names: &[String]) -> Result<Vec<Target>, String> {
         let mut targets = Vec::with_capacity(names.len());
         for name in names {
             let watch = || {

@@ -28,6 +28,7 @@ macro_rules! out {
 mod admin;
 mod checks;
 mod events;
+mod logs;
 pub mod main_cmd;
 pub mod output;
 mod route;
@@ -48,6 +49,7 @@ use crate::types::{SpawnPlan, fmt_duration};
 pub use admin::{Kind, Status, StatusRow};
 pub use checks::HealthState;
 pub use events::{Action, Event, EventFields};
+pub use logs::{LogLine, Logs};
 use main_cmd::MainCmd;
 use route::{Routed, ServiceIndex};
 use service::ServiceRun;
@@ -780,7 +782,7 @@ impl Core {
         line: &mut dyn FnMut(&str, bool, &[u8]),
     ) {
         if let Some(svc) = self.services.get_mut(&id) {
-            svc.output(stderr, bytes, line);
+            svc.output(stderr, bytes, self.wall.unix_ms, line);
         }
     }
 

@@ -70,8 +70,8 @@ impl Heard {
         }
     }
 
-    /// Bytes of one stream: each whole line into the tail and to `line`.
-    pub fn feed(&mut self, stderr: bool, bytes: &[u8], mut line: impl FnMut(&[u8])) {
+    /// Bytes of one stream, read at `unix_ms`: each whole line into the tail and to `line`.
+    pub fn feed(&mut self, stderr: bool, bytes: &[u8], unix_ms: i64, mut line: impl FnMut(&[u8])) {
         let Heard {
             stdout_lines,
             stderr_lines,
@@ -79,13 +79,13 @@ impl Heard {
         } = self;
         let lines = if stderr { stderr_lines } else { stdout_lines };
         lines.feed(bytes, |l| {
-            tail.record(stderr, l);
+            tail.record(stderr, l, unix_ms);
             line(l);
         });
     }
 
     /// The process is gone: a last line of either stream without a newline is a line now.
-    pub fn flush(&mut self, mut line: impl FnMut(bool, &[u8])) {
+    pub fn flush(&mut self, unix_ms: i64, mut line: impl FnMut(bool, &[u8])) {
         let Heard {
             stdout_lines,
             stderr_lines,
@@ -93,7 +93,7 @@ impl Heard {
         } = self;
         for (stderr, lines) in [(false, stdout_lines), (true, stderr_lines)] {
             lines.flush(|l| {
-                tail.record(stderr, l);
+                tail.record(stderr, l, unix_ms);
                 line(stderr, l);
             });
         }
@@ -162,17 +162,25 @@ fn pieces(text: &[u8], line: &mut impl FnMut(&[u8])) {
     }
 }
 
-/// The last `cap` bytes of a service's output, whole lines, for `upkeep logs`; and its last
-/// line of stderr and of stdout, for its death message. Nothing is allocated until the
-/// service writes.
+/// The last `cap` bytes of a service's output, whole lines with the unix millisecond each
+/// was read at, for `upkeep logs` (`-t`, and the merged view's order); and its last line of
+/// stderr and of stdout, for its death message. Nothing is allocated until the service
+/// writes.
 #[derive(Debug, Default, Clone)]
 pub struct Tail {
     cap: usize,
-    /// Lines, each ending in a newline.
+    /// Lines, each `STAMP_DIGITS` decimal digits of its time, a space, the text and a
+    /// newline: digits, so that a newline still ends a line and nothing else does.
     buf: std::collections::VecDeque<u8>,
     last_stderr: Vec<u8>,
     last_stdout: Vec<u8>,
 }
+
+/// Unix milliseconds take 13 digits until the year 2286.
+const STAMP_DIGITS: usize = 13;
+
+/// One line of a tail: when it was read (unix milliseconds) and its text.
+pub type TailLine = (i64, Vec<u8>);
 
 impl Tail {
     pub fn new(cap: usize) -> Tail {
@@ -188,7 +196,8 @@ impl Tail {
         self.last_stdout.clear();
     }
 
-    pub fn record(&mut self, stderr: bool, line: &[u8]) {
+    /// A line read at `unix_ms`.
+    pub fn record(&mut self, stderr: bool, line: &[u8], unix_ms: i64) {
         let last = if stderr {
             &mut self.last_stderr
         } else {
@@ -196,36 +205,56 @@ impl Tail {
         };
         last.clear();
         last.extend_from_slice(line.get(..LAST_LINE_CHARS * 4).unwrap_or(line));
-        if self.cap == 0 {
+        // The time, its space and the newline count towards the cap too.
+        let room = self.cap.saturating_sub(STAMP_DIGITS + 2);
+        if room == 0 {
             return;
         }
-        let line = line
-            .get(line.len().saturating_sub(self.cap - 1)..)
-            .unwrap_or(line);
-        while self.buf.len() + line.len() + 1 > self.cap {
+        let line = line.get(line.len().saturating_sub(room)..).unwrap_or(line);
+        let entry = STAMP_DIGITS + 2 + line.len();
+        while self.buf.len() + entry > self.cap {
             // Whole lines leave, oldest first.
             match self.buf.iter().position(|&b| b == b'\n') {
                 Some(end) => drop(self.buf.drain(..=end)),
                 None => self.buf.clear(),
             }
         }
+        let ms = unix_ms.clamp(0, 10_i64.pow(STAMP_DIGITS as u32) - 1);
+        self.buf
+            .extend(format!("{ms:0width$} ", width = STAMP_DIGITS).bytes());
         self.buf.extend(line);
         self.buf.push_back(b'\n');
     }
 
     /// The last `n` lines, oldest first.
-    pub fn lines(&self, n: usize) -> Vec<Vec<u8>> {
+    pub fn lines(&self, n: usize) -> Vec<TailLine> {
         let (a, b) = self.buf.as_slices();
         let all: Vec<u8> = [a, b].concat();
-        let mut lines: Vec<Vec<u8>> = all.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
-        lines.pop(); // after the last newline
-        let skip = lines.len().saturating_sub(n);
-        lines.split_off(skip)
+        let mut entries: Vec<&[u8]> = all.split(|&b| b == b'\n').collect();
+        entries.pop(); // after the last newline
+        let skip = entries.len().saturating_sub(n);
+        entries
+            .into_iter()
+            .skip(skip)
+            .map(|entry| {
+                let (stamp, text) = entry.split_at(entry.len().min(STAMP_DIGITS + 1));
+                let ms = std::str::from_utf8(stamp)
+                    .ok()
+                    .and_then(|s| s.trim_end().parse().ok())
+                    .unwrap_or(0);
+                (ms, text.to_vec())
+            })
+            .collect()
     }
 
-    /// All of it, as a file would hold it.
+    /// The text of all of it, as a file would hold it.
     pub fn bytes(&self) -> Vec<u8> {
-        self.buf.iter().copied().collect()
+        let mut out = Vec::with_capacity(self.buf.len());
+        for (_, text) in self.lines(usize::MAX) {
+            out.extend_from_slice(&text);
+            out.push(b'\n');
+        }
+        out
     }
 
     /// The line a death message quotes: the last of stderr, else of stdout, escaped and cut
@@ -404,23 +433,38 @@ mod line_tests {
 
     #[test]
     fn the_tail_keeps_whole_recent_lines_and_the_last_of_each_stream() {
-        let mut t = Tail::new(32);
+        let mut t = Tail::new(64);
         assert!(t.last_line().is_none());
         for k in 0..10 {
-            t.record(false, format!("line {k}").as_bytes());
+            t.record(false, format!("line {k}").as_bytes(), 1_000 + k);
         }
-        assert_eq!(t.lines(2), [b"line 8".to_vec(), b"line 9".to_vec()]);
-        assert!(t.bytes().len() <= 32);
+        assert_eq!(
+            t.lines(2),
+            [(1_008, b"line 8".to_vec()), (1_009, b"line 9".to_vec())]
+        );
+        assert_eq!(t.bytes(), b"line 7\nline 8\nline 9\n");
         assert_eq!(t.last_line().as_deref(), Some("line 9"));
-        t.record(true, b"bind: Address already in use\x1b[0m");
-        t.record(false, b"later on stdout");
+        t.record(true, b"bind: Address already in use\x1b[0m", 2_000);
+        t.record(false, b"later on stdout", 2_001);
         assert_eq!(
             t.last_line().as_deref(),
             Some("bind: Address already in use\\x1b[0m")
         );
         let long = vec![b'z'; 1000];
-        t.record(true, &long);
+        t.record(true, &long, 1_764_960_000_123);
         assert_eq!(t.last_line().map(|l| l.len()), Some(LAST_LINE_CHARS));
-        assert!(t.bytes().len() <= 32);
+        // Cut to what fits with its time: the one line left, its end kept.
+        let lines = t.lines(usize::MAX);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines.first().map(|l| l.0), Some(1_764_960_000_123));
+        assert_eq!(lines.first().map(|l| l.1.len()), Some(64 - 15));
+    }
+
+    #[test]
+    fn a_tail_too_small_for_a_time_keeps_nothing_but_the_last_lines() {
+        let mut t = Tail::new(10);
+        t.record(true, b"oops", 5);
+        assert!(t.lines(9).is_empty());
+        assert_eq!(t.last_line().as_deref(), Some("oops"));
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::config::{self, Config};
 use crate::control::http::{self, Http, Page};
@@ -149,7 +149,7 @@ pub fn run(spec: RunSpec) -> i32 {
             up.tell(&core, Instant::now());
         }
         answer_waits(&core, &mut ctl, Instant::now());
-        serve_followers(&mut ctl, &mut outputs);
+        serve_followers(&mut ctl, &mut outputs, wall_ms());
         let (woken, server_ready, http_ready) = wait(&delivery, &core, &ctl, &outputs, &checkers);
         core.set_wall_clock(Instant::now(), wall_ms());
         if let Some(server) = &mut ctl.server {
@@ -313,14 +313,36 @@ fn drain_actions(
     None
 }
 
+/// `upkeep logs`' answer: each line with its service and the time it was read.
+fn logs_reply(logs: &crate::core::Logs) -> String {
+    let lines: Vec<Value> = logs
+        .lines
+        .iter()
+        .map(|l| log_line_json(&l.name, l.unix_ms, &l.text, None))
+        .collect();
+    ok_line(json!({ "names": logs.names, "lines": lines, "notes": logs.notes }))
+}
+
+/// One line as `upkeep logs` sends it (`stderr` known for a followed line only).
+fn log_line_json(name: &str, unix_ms: i64, text: &[u8], stderr: Option<bool>) -> Value {
+    let mut line = json!({
+        "name": name,
+        "time_ms": unix_ms,
+        "line": String::from_utf8_lossy(text),
+    });
+    if let (Some(stderr), Some(obj)) = (stderr, line.as_object_mut()) {
+        obj.insert("stderr".into(), Value::Bool(stderr));
+    }
+    line
+}
+
 /// `upkeep logs -f`: the lines read since last time to their followers; then who follows.
-fn serve_followers(ctl: &mut Control, outputs: &mut Outputs) {
+fn serve_followers(ctl: &mut Control, outputs: &mut Outputs, unix_ms: i64) {
     let Some(server) = &mut ctl.server else {
         return;
     };
     for (name, stderr, line) in outputs.take_followed() {
-        let text = String::from_utf8_lossy(&line);
-        let mut json = json!({"line": text, "stderr": stderr}).to_string();
+        let mut json = log_line_json(&name, unix_ms, &line, Some(stderr)).to_string();
         json.push('\n');
         server.follow_line(&name, &json);
     }
@@ -538,26 +560,19 @@ fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now
             }
         }
         Command::Reload => reload(core, ctl, now),
-        Command::Logs => {
-            let name = names.first().cloned().unwrap_or_default();
-            match core.logs(&name, req.lines.unwrap_or(usize::MAX)) {
-                Ok(lines) => {
-                    let lines: Vec<String> = lines
-                        .iter()
-                        .map(|l| String::from_utf8_lossy(l).into_owned())
-                        .collect();
-                    let reply = ok_line(json!({ "lines": lines }));
-                    if req.follow {
-                        if let Some(server) = &mut ctl.server {
-                            server.park(id, Some(reply), Wait::Follow(name));
-                        }
-                        return;
+        Command::Logs => match core.logs(&names, req.lines.unwrap_or(usize::MAX)) {
+            Ok(logs) => {
+                let reply = logs_reply(&logs);
+                if req.follow {
+                    if let Some(server) = &mut ctl.server {
+                        server.park(id, Some(reply), Wait::Follow(names));
                     }
-                    reply
+                    return;
                 }
-                Err(e) => error_line(&e, &[]),
+                reply
             }
-        }
+            Err(e) => error_line(&e, &[]),
+        },
         Command::Wait => match core.status(now, &names) {
             Ok(_) => {
                 if let Some(server) = &mut ctl.server {

@@ -10,6 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use super::childlog::{self, ChildOutput};
+use crate::control::server::Followed;
 use crate::core::Core;
 use crate::os::readiness::ReadySet;
 use crate::os::spawn;
@@ -49,7 +50,7 @@ pub struct Outputs {
     dev_null: Option<OwnedFd>,
     buf: Vec<u8>,
     /// Services someone follows (`upkeep logs -f`), and their lines since last taken.
-    followed: Vec<String>,
+    followed: Followed,
     follow_lines: Vec<(String, bool, Vec<u8>)>,
 }
 
@@ -239,7 +240,7 @@ impl Outputs {
         if let Some(p) = self.services.get_mut(&id) {
             p.line(stderr, line);
             p.flush();
-            if self.followed.binary_search(&p.name).is_ok() {
+            if self.followed.includes(&p.name) {
                 self.follow_lines
                     .push((p.name.clone(), stderr, line.to_vec()));
             }
@@ -256,9 +257,9 @@ impl Outputs {
         self.pids.retain(|_, owner| *owner != id);
     }
 
-    /// The services whose new lines are wanted (sorted).
-    pub fn follow(&mut self, names: Vec<String>) {
-        self.followed = names;
+    /// The services whose new lines are wanted.
+    pub fn follow(&mut self, followed: Followed) {
+        self.followed = followed;
     }
 
     /// The followed lines read since the last call.
@@ -288,7 +289,7 @@ impl Outputs {
                 _ => break,
             };
             let bytes = self.buf.get(..n).unwrap_or(&[]);
-            let followed = self.followed.binary_search(&pipes.name).is_ok();
+            let followed = self.followed.includes(&pipes.name);
             let follow_lines = &mut self.follow_lines;
             core.service_output(id, stderr, bytes, &mut |name, stderr, line| {
                 pipes.line(stderr, line);

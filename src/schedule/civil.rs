@@ -61,9 +61,30 @@ pub fn rfc3339(t: i64) -> String {
     )
 }
 
+/// RFC 3339 in UTC with milliseconds, from unix milliseconds: "2026-11-23T19:40:00.123Z".
+pub fn rfc3339_ms(ms: i64) -> String {
+    let t = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn milliseconds_are_written_to_three_digits() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_764_960_000_123), "2025-12-05T18:40:00.123Z");
+        assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+    }
 
     #[test]
     fn round_trips_and_known_days() {

@@ -10,7 +10,7 @@ use crate::core::admin::Status;
 #[cfg(test)]
 use crate::core::checks::Checks;
 use crate::core::checks::HealthState;
-use crate::core::output::Heard;
+use crate::core::output::{Heard, TailLine};
 use crate::core::{Action, Out, Wall};
 use crate::types::Exit;
 
@@ -18,11 +18,17 @@ impl ServiceRun {
     // ---- output ----
 
     /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
-    pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
+    pub fn output(
+        &mut self,
+        stderr: bool,
+        bytes: &[u8],
+        unix_ms: i64,
+        line: &mut dyn FnMut(&str, bool, &[u8]),
+    ) {
         let cap = self.cfg.output_tail;
         let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
         let name = &self.cfg.name;
-        heard.feed(stderr, bytes, |l| line(name, stderr, l));
+        heard.feed(stderr, bytes, unix_ms, |l| line(name, stderr, l));
     }
 
     /// The main process is gone: a last line without a newline is a line now.
@@ -31,7 +37,7 @@ impl ServiceRun {
             return;
         };
         let id = self.id;
-        heard.flush(|stderr, l| {
+        heard.flush(out.wall.unix_ms, |stderr, l| {
             out.actions.push_back(Action::ServiceLine {
                 id,
                 stderr,
@@ -41,7 +47,7 @@ impl ServiceRun {
     }
 
     /// Its last `n` lines of output, oldest first.
-    pub fn recent_output(&self, n: usize) -> Vec<Vec<u8>> {
+    pub fn recent_output(&self, n: usize) -> Vec<TailLine> {
         self.output
             .as_ref()
             .map(|h| h.tail.lines(n))

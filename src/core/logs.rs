@@ -1,0 +1,92 @@
+//! `upkeep logs`: services' tails, one or merged in time order, and why a silent one is.
+
+use super::Core;
+use super::admin::Target;
+use crate::config::Output;
+
+/// One line of `upkeep logs`: whose, when it was read (unix milliseconds), its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub name: String,
+    pub unix_ms: i64,
+    pub text: Vec<u8>,
+}
+
+/// What `upkeep logs` answers: the lines, oldest first, and a note for each named service
+/// that has nothing to show.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Logs {
+    /// The services asked about, in the config's order.
+    pub names: Vec<String>,
+    pub lines: Vec<LogLine>,
+    pub notes: Vec<String>,
+}
+
+impl Core {
+    /// The last `n` lines of each of `names` (every service when empty), merged in the
+    /// order they were read. Kept after a service died or was stopped.
+    pub fn logs(&self, names: &[String], n: usize) -> Result<Logs, String> {
+        let ids = if names.is_empty() {
+            self.listed.clone()
+        } else {
+            let mut ids = Vec::with_capacity(names.len());
+            for (target, name) in self.resolve(names)?.into_iter().zip(names) {
+                match target {
+                    Target::Service(id) => ids.push(id),
+                    _ => {
+                        return Err(format!(
+                            "{name} is not a service: upkeep keeps the output of its services only"
+                        ));
+                    }
+                }
+            }
+            ids
+        };
+        let mut logs = Logs::default();
+        for svc in ids.iter().filter_map(|id| self.services.get(id)) {
+            logs.names.push(svc.cfg.name.clone());
+            let lines = svc.recent_output(n);
+            if lines.is_empty() && !names.is_empty() {
+                logs.notes.push(silence(&svc.cfg));
+            }
+            logs.lines
+                .extend(lines.into_iter().map(|(unix_ms, text)| LogLine {
+                    name: svc.cfg.name.clone(),
+                    unix_ms,
+                    text,
+                }));
+        }
+        // Stable: lines of one millisecond keep their service's order.
+        logs.lines.sort_by_key(|l| l.unix_ms);
+        if names.is_empty() && logs.lines.is_empty() {
+            logs.notes
+                .push("no service has written anything yet".to_string());
+        }
+        Ok(logs)
+    }
+}
+
+/// Why `upkeep logs` shows nothing of a service: where its output goes.
+fn silence(cfg: &crate::config::Service) -> String {
+    let name = &cfg.name;
+    match &cfg.output {
+        Output::Null => format!("{name}: nothing to show; output = \"null\" discards its output"),
+        Output::Inherit => format!(
+            "{name}: nothing to show; output = \"inherit\" hands its output to upkeep's own \
+             stdout and stderr, unread"
+        ),
+        _ if cfg.output_tail == 0 => {
+            format!("{name}: nothing to show; output_tail = 0 keeps none of its output")
+        }
+        Output::File(path) => {
+            format!(
+                "{name} has written nothing; output = {:?}",
+                path.display().to_string()
+            )
+        }
+        Output::Log => format!(
+            "{name} has written nothing; output = \"log\" (a daemon that logs only to \
+             syslog needs [supervisor] syslog_listen)"
+        ),
+    }
+}
