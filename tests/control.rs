@@ -305,6 +305,59 @@ command = "exec sleep 1003"
     assert_eq!(pid_of(&dir, "keep"), keep);
 }
 
+/// A refused reload leaves the broken file on disk: `status` says so (exit 3, `config:`
+/// line, `config_error` in the JSON) until the file is fixed; an edit that breaks it is
+/// found without a reload.
+#[test]
+fn an_invalid_config_on_disk_shows_in_status_until_fixed() {
+    let dir = TempDir::new("ctl-config-error");
+    let good = "[service.a]\ncommand = \"exec sleep 1000\"\n";
+    let _up = start_on_socket(&dir, good);
+    let write = |services: &str| socket_config(&dir, services);
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("config:"), "{out}");
+
+    write("[service.a]\ncomand = \"x\"\n");
+    let (code, _, _) = client(&dir, &["reload"]);
+    assert_eq!(code, 2);
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 3, "{out}");
+    let config_line = out.lines().last().unwrap();
+    assert!(
+        config_line.starts_with(&format!(
+            "config: {} is invalid since ",
+            dir.path("upkeep.toml").display()
+        )) && config_line.contains(" UTC (reload refused); running the previous config"),
+        "{out}"
+    );
+    let (code, json, _) = client(&dir, &["status", "--json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code, 3);
+    assert_eq!(v["healthy"], Value::Bool(false));
+    assert!(
+        v["config_error"]
+            .as_str()
+            .unwrap()
+            .contains("reload refused"),
+        "{json}"
+    );
+    // A service asked about by name is answered for itself.
+    assert_eq!(client(&dir, &["status", "a"]).0, 0);
+
+    // Fixed on disk: all well again, no reload needed.
+    write(good);
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("config:"), "{out}");
+
+    // Broken by an edit, not reloaded: found all the same.
+    write("[service.a]\ncommand = \"exec sleep 1000\"\nrestart = \"sometimes\"\n");
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("(changed since it was loaded)"), "{out}");
+}
+
 #[test]
 fn reload_to_log_level_debug_turns_on_debug_lines() {
     let dir = TempDir::new("ctl-debug");

@@ -189,6 +189,9 @@ pub fn run(args: &ClientArgs) -> i32 {
             } else {
                 status_table(&reply)
             });
+            if let (false, Some(error)) = (args.json, reply["config_error"].as_str()) {
+                out(&format!("config: {error}"));
+            }
             if reply["healthy"] == Value::Bool(true) {
                 0
             } else {

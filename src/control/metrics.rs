@@ -165,14 +165,21 @@ pub fn exposition(rows: &[StatusRow], counters: &Counters) -> String {
 }
 
 /// `GET /healthz`: (all well, body): `ok`, or a line per service that is not.
-pub fn healthz(rows: &[StatusRow]) -> (bool, String) {
-    probe(rows, StatusRow::healthy, |r| {
+pub fn healthz(rows: &[StatusRow], config_error: Option<&str>) -> (bool, String) {
+    let (fine, body) = probe(rows, StatusRow::healthy, |r| {
         if r.health == HealthState::Unhealthy {
             "unhealthy".to_string()
         } else {
             r.status.as_str().to_string()
         }
-    })
+    });
+    match config_error {
+        None => (fine, body),
+        Some(error) => {
+            let services = if fine { "" } else { body.as_str() };
+            (false, format!("{services}config: {error}\n"))
+        }
+    }
 }
 
 /// `GET /readyz`: every service ready (a oneshot: done; scheduled services and watches do
@@ -280,7 +287,7 @@ mod tests {
         let db = row("db", Kind::Service, Status::Starting);
         let cron = row("cron", Kind::Scheduled, Status::Scheduled);
         assert_eq!(
-            healthz(&[web.clone(), db.clone()]),
+            healthz(&[web.clone(), db.clone()], None),
             (false, "web: unhealthy: HTTP 503\ndb: starting\n".into())
         );
         assert_eq!(
@@ -288,6 +295,13 @@ mod tests {
             (false, "db: starting, not ready\n".into())
         );
         assert_eq!(readyz(&[web, cron.clone()]), (true, "ok\n".into()));
-        assert_eq!(healthz(&[cron]), (true, "ok\n".into()));
+        assert_eq!(
+            healthz(std::slice::from_ref(&cron), None),
+            (true, "ok\n".into())
+        );
+        assert_eq!(
+            healthz(&[cron], Some("/etc/upkeep.toml is invalid")),
+            (false, "config: /etc/upkeep.toml is invalid\n".into())
+        );
     }
 }

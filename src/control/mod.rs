@@ -231,17 +231,21 @@ pub fn error_line(error: &str, details: &[String]) -> String {
     line
 }
 
-/// The status reply: rows, and whether everything that should run does. Written out
-/// directly, not through a `Value` tree: at 1,000 services this is most of a status
-/// request's cost inside upkeep.
-pub fn status_line(rows: &[StatusRow]) -> String {
+/// The status reply: rows, and whether everything that should run does (and the config
+/// on disk is valid: `config_error` says why not). Written out directly, not through a
+/// `Value` tree: at 1,000 services this is most of a status request's cost inside upkeep.
+pub fn status_line(rows: &[StatusRow], config_error: Option<&str>) -> String {
     use std::fmt::Write;
-    let healthy = rows.iter().all(StatusRow::healthy);
+    let healthy = config_error.is_none() && rows.iter().all(StatusRow::healthy);
     let mut line = String::with_capacity(64 + rows.len() * 160);
     let _ = write!(
         line,
-        "{{\"v\":{PROTOCOL_VERSION},\"ok\":true,\"healthy\":{healthy},\"services\":["
+        "{{\"v\":{PROTOCOL_VERSION},\"ok\":true,\"healthy\":{healthy},"
     );
+    if let Some(error) = config_error {
+        let _ = write!(line, "\"config_error\":{},", Value::from(error));
+    }
+    line.push_str("\"services\":[");
     for (k, row) in rows.iter().enumerate() {
         if k > 0 {
             line.push(',');
@@ -426,11 +430,17 @@ mod tests {
             },
             StatusRow::bare("apache", Kind::Watch, Status::Missing),
         ];
-        let v: Value = serde_json::from_str(&status_line(&rows)).unwrap();
+        let v: Value = serde_json::from_str(&status_line(&rows, None)).unwrap();
         let want = json!({"v": 1, "ok": true, "healthy": false,
             "services": rows.iter().map(row_json).collect::<Vec<_>>()});
         assert_eq!(v, want);
         assert_eq!(v["services"][0]["last_exit"], "signal KILL");
+        let fine = [StatusRow::bare("web", Kind::Service, Status::Running)];
+        let v: Value = serde_json::from_str(&status_line(&fine, Some("x is invalid"))).unwrap();
+        assert_eq!(
+            (&v["healthy"], &v["config_error"]),
+            (&json!(false), &json!("x is invalid"))
+        );
     }
 
     #[test]

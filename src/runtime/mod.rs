@@ -7,6 +7,7 @@
 
 mod checks;
 mod childlog;
+mod config_state;
 mod outputs;
 mod single;
 mod upward;
@@ -30,6 +31,7 @@ use crate::core::{
 use crate::os::{self, platform, proctable, reap, signals};
 use crate::types::SpawnPlan;
 use checks::{Checkers, Watched};
+use config_state::ConfigState;
 use outputs::{Outputs, Pipe};
 
 pub struct RunSpec {
@@ -55,8 +57,9 @@ struct Control {
     http: Option<Http>,
     /// Processes reaped since start-up (`upkeep_reaped_total`).
     reaped: u64,
-    /// The config file, for reloads; None in single-command mode.
-    config_path: Option<PathBuf>,
+    /// The config file, for reloads, and whether it is still valid on disk; None in
+    /// single-command mode.
+    config: Option<ConfigState>,
     verbosity: i32,
 }
 
@@ -219,7 +222,8 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
         upwards: None,
         http: None,
         reaped: 0,
-        config_path: supervising.then(|| spec.config.path.clone()),
+        config: supervising
+            .then(|| ConfigState::new(&spec.config.path, &spec.config.settings.include)),
         verbosity: spec.verbosity,
     };
     if supervising || (spec.socket.is_some() && spec.mode != Mode::ScanOnce) {
@@ -267,6 +271,7 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
         return;
     }
     let rows = core.status(now, &[]).unwrap_or_default();
+    let config_error = ctl.config.as_mut().and_then(|c| c.error(wall_ms()));
     for (id, page, head) in asked {
         let text = "text/plain; charset=utf-8";
         let (code, content_type, body) = match page {
@@ -282,13 +287,17 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
             }
             Page::Healthz | Page::Readyz => {
                 let (fine, body) = if page == Page::Healthz {
-                    metrics::healthz(&rows)
+                    metrics::healthz(&rows, config_error.as_deref())
                 } else {
                     metrics::readyz(&rows)
                 };
                 (if fine { 200 } else { 503 }, text, body)
             }
-            Page::Status => (200, "application/json", status_line(&rows)),
+            Page::Status => (
+                200,
+                "application/json",
+                status_line(&rows, config_error.as_deref()),
+            ),
         };
         http.answer(id, http::response(code, content_type, &body, head));
     }
@@ -531,7 +540,12 @@ fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now
     let names = req.names;
     let reply = match req.cmd {
         Command::Status => match core.status(now, &names) {
-            Ok(rows) => status_line(&rows),
+            // The config on disk concerns the whole, not one service asked about.
+            Ok(rows) if names.is_empty() => {
+                let config_error = ctl.config.as_mut().and_then(|c| c.error(wall_ms()));
+                status_line(&rows, config_error.as_deref())
+            }
+            Ok(rows) => status_line(&rows, None),
             Err(e) => error_line(&e, &[]),
         },
         Command::Start | Command::Stop | Command::Restart => {
@@ -613,7 +627,7 @@ fn answer_settled(core: &Core, ctl: &mut Control, now: Instant) {
     for (id, names) in server.waiting_for_services() {
         if core.settled(&names) {
             let reply = match core.status(now, &names) {
-                Ok(rows) => status_line(&rows),
+                Ok(rows) => status_line(&rows, None),
                 Err(e) => error_line(&e, &[]),
             };
             server.reply(id, reply, now);
@@ -651,7 +665,7 @@ fn answer_waits(core: &Core, ctl: &mut Control, now: Instant) {
             let why = format!("{} can never be {until} as things stand", names.join(", "));
             replies.push((id, error_line(&why, &hopeless)));
         } else if pending.is_empty() {
-            replies.push((id, status_line(&rows)));
+            replies.push((id, status_line(&rows, None)));
         } else if deadline.is_some_and(|t| t <= now) {
             let why = format!("timed out waiting for {} to be {until}", names.join(", "));
             replies.push((id, error_line(&why, &pending)));
@@ -665,13 +679,18 @@ fn answer_waits(core: &Core, ctl: &mut Control, now: Instant) {
 /// Re-reads the config (request or SIGHUP). An invalid one changes nothing; a valid one
 /// goes to the core, which touches only what changed. Returns the reply line.
 fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
-    let Some(path) = ctl.config_path.clone() else {
+    let Some(state) = &mut ctl.config else {
         return error_line("upkeep runs without a config file: nothing to reload", &[]);
     };
+    let path = state.path().to_path_buf();
     log::info!("reloading {}", path.display());
     let new = match config::load(&path) {
-        Ok(c) => c,
+        Ok(c) => {
+            state.loaded(&c.settings.include);
+            c
+        }
         Err(errors) => {
+            state.refused(wall_ms());
             let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
             for e in &errors {
                 log::warn!("reload: {e}");
