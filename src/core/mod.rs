@@ -32,6 +32,7 @@ pub mod main_cmd;
 pub mod output;
 mod route;
 mod service;
+pub mod syslog;
 #[cfg(test)]
 mod tests;
 mod wait;
