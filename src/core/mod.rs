@@ -785,6 +785,18 @@ impl Core {
         }
     }
 
+    /// A syslog message's line, under its tag: into the tail of the service the tag names
+    /// (exactly, else but for ASCII case: Debian's cron logs as `CRON`); that service's name.
+    pub fn syslog_line(&mut self, tag: &str, stderr: bool, line: &[u8]) -> Option<&str> {
+        let live = &self.index.live;
+        let id = live.get(tag).or_else(|| {
+            live.iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(tag))
+                .map(|(_, id)| id)
+        })?;
+        Some(self.services.get_mut(id)?.heard_line(stderr, line))
+    }
+
     /// `start_order` from `listed`, by the config's `after` graph, and the index.
     fn order_services(&mut self) {
         let cfgs: Vec<&config::Service> = self

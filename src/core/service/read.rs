@@ -14,15 +14,27 @@ use crate::core::output::Heard;
 use crate::core::{Action, Out, Wall};
 use crate::types::Exit;
 
+/// What was heard of a service's output, made at its first line.
+fn heard(output: &mut Option<Box<Heard>>, cap: usize) -> &mut Heard {
+    output.get_or_insert_with(|| Box::new(Heard::new(cap)))
+}
+
 impl ServiceRun {
     // ---- output ----
 
     /// Bytes read from its stdout or stderr: whole lines to `line` and to the tail.
     pub fn output(&mut self, stderr: bool, bytes: &[u8], line: &mut dyn FnMut(&str, bool, &[u8])) {
-        let cap = self.cfg.output_tail;
-        let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
         let name = &self.cfg.name;
-        heard.feed(stderr, bytes, |l| line(name, stderr, l));
+        heard(&mut self.output, self.cfg.output_tail)
+            .feed(stderr, bytes, |l| line(name, stderr, l));
+    }
+
+    /// A whole line heard of it elsewhere (syslog), into its tail; its name.
+    pub fn heard_line(&mut self, stderr: bool, line: &[u8]) -> &str {
+        heard(&mut self.output, self.cfg.output_tail)
+            .tail
+            .record(stderr, line);
+        &self.cfg.name
     }
 
     /// The main process is gone: a last line without a newline is a line now.
