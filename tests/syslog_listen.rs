@@ -162,3 +162,37 @@ fn a_flood_past_a_stalled_log_is_dropped_and_counted() {
     assert!(line.ends_with(" lines of flood"), "{line}");
     drop(up);
 }
+
+#[test]
+fn a_reload_moves_the_socket() {
+    let dir = TempDir::new("syslog-move");
+    let (first, second) = (dir.path("a.sock"), dir.path("b.sock"));
+    let _up = start_on_socket(&dir, &format!("syslog_listen = {first:?}\n"));
+    assert!(first.exists());
+    socket_config(&dir, &format!("syslog_listen = {second:?}\n"));
+    let (code, _, err) = client_on_socket(&dir, &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!first.exists() && second.exists(), "{}", log_of(&dir));
+    sender().send_to(b"<13>moved: here", &second).unwrap();
+    wait_log(&dir, " moved: here\n");
+}
+
+#[test]
+fn json_lines_carry_the_tag_as_name() {
+    let dir = TempDir::new("syslog-json");
+    let path = dir.path("log.sock");
+    let _up = start_on_socket(
+        &dir,
+        &format!("log_format = \"json\"\nsyslog_listen = {path:?}\n"),
+    );
+    sender()
+        .send_to(b"<10>Nov 23 19:40:00 postfix/smtpd[9]: \"quoted\"", &path)
+        .unwrap();
+    wait_log(&dir, "quoted");
+    let log = log_of(&dir);
+    let line = log.lines().find(|l| l.contains("quoted")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["name"], "postfix_smtpd", "{line}");
+    assert_eq!(v["stream"], "stderr", "{line}");
+    assert_eq!(v["msg"], "\"quoted\"", "{line}");
+}
