@@ -674,3 +674,17 @@ fn leftovers_after_a_second_term_get_a_deadline_too() {
     let acts = sim.advance(ms(100));
     assert_eq!(acts.last(), Some(&Action::Exit(0)), "{acts:?}");
 }
+
+#[test]
+fn a_syslog_tag_naming_a_service_feeds_its_tail() {
+    let mut sim = Sim::new(vec![svc("cron"), svc("web")]);
+    assert_eq!(sim.core.syslog_line("cron", true, b"one"), Some("cron"));
+    // Debian's cron logs as CRON.
+    assert_eq!(sim.core.syslog_line("CRON", false, b"two"), Some("cron"));
+    assert_eq!(sim.core.syslog_line("postfix", false, b"else"), None);
+    assert_eq!(
+        sim.core.logs("cron", 10).unwrap(),
+        [b"one".to_vec(), b"two".to_vec()]
+    );
+    assert!(sim.core.logs("web", 10).unwrap().is_empty());
+}
