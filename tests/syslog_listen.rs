@@ -173,6 +173,10 @@ fn a_reload_moves_the_socket() {
     let (code, _, err) = client_on_socket(&dir, &["reload"]);
     assert_eq!(code, 0, "{err}");
     assert!(!first.exists() && second.exists(), "{}", log_of(&dir));
+    wait_log(
+        &dir,
+        &format!("reload: [supervisor] syslog_listen: {}", second.display()),
+    );
     sender().send_to(b"<13>moved: here", &second).unwrap();
     wait_log(&dir, " moved: here\n");
 }

@@ -476,6 +476,14 @@ impl Core {
         if settings.log_level != self.settings.log_level {
             report.log_level = Some(settings.log_level);
         }
+        // The runtime moves the socket.
+        if settings.syslog_listen != self.settings.syslog_listen {
+            let now_at = settings.syslog_listen.as_deref();
+            let text = now_at.map_or("off".into(), |p| p.display().to_string());
+            report
+                .changes
+                .push(format!("[supervisor] syslog_listen: {text}"));
+        }
         self.settings = settings;
         self.actions.push_back(Action::ReopenOutputs);
         for line in &report.changes {
