@@ -225,9 +225,9 @@ pub fn flush() {
 
 /// Where syslogd listens; syslog(3) connects there.
 #[cfg(target_os = "freebsd")]
-const SYSLOG_SOCKET: &str = "/var/run/log";
+pub const SYSLOG_SOCKET: &str = "/var/run/log";
 #[cfg(not(target_os = "freebsd"))]
-const SYSLOG_SOCKET: &str = "/dev/log";
+pub const SYSLOG_SOCKET: &str = "/dev/log";
 
 static IDENT: &std::ffi::CStr = c"upkeep";
 

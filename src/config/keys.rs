@@ -131,6 +131,23 @@ pub static SUPERVISOR_KEYS: &[Key<Settings>] = &[
             };
         }
     }),
+    // After `log`: the loop it would make with syslog is an error of this key's.
+    key("syslog_listen", None, |f, k, s| {
+        let Some(text) = f.string(k) else { return };
+        let path = PathBuf::from(text);
+        if s.log == LogTarget::Syslog && path == std::path::Path::new(crate::logging::SYSLOG_SOCKET)
+        {
+            return f.invalid(
+                k,
+                format!(
+                    "{:?} is where log = \"syslog\" writes: upkeep would read its own lines back (a loop)",
+                    path.display().to_string()
+                ),
+            );
+        }
+        // "": off, as when left out.
+        s.syslog_listen = Some(path).filter(|p| !p.as_os_str().is_empty());
+    }),
     // No default here: 9s when upkeep is PID 1, none otherwise (`core::stop_grace`).
     key("stop_grace", None, |f, k, s| {
         s.stop_grace = f.positive_duration(k)
@@ -164,6 +181,7 @@ pub fn default_settings() -> Settings {
         memory_interval: Duration::ZERO,
         control_socket: None,
         http: None,
+        syslog_listen: None,
         log_level: None,
         log: LogTarget::Stderr,
         include: Vec::new(),

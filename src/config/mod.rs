@@ -72,6 +72,8 @@ pub struct Settings {
     pub http: Option<std::net::SocketAddr>,
     pub log_level: Option<log::LevelFilter>,
     pub log: LogTarget,
+    /// `syslog_listen`: the datagram socket whose messages become log lines; off when None.
+    pub syslog_listen: Option<PathBuf>,
     /// Patterns of files with more services and watches.
     pub include: Vec<String>,
     /// From `env_file`: every service's environment, under its own.

@@ -416,3 +416,31 @@ fn a_watchdog_needs_systemd_notify() {
     let c = ok("[service.a]\ncommand = [\"x\"]\nready.notify = \"systemd\"\nwatchdog = \"2s\"\n");
     assert_eq!(c.services[0].watchdog, Some(Duration::from_secs(2)));
 }
+
+#[test]
+fn syslog_listen_on_the_socket_log_writes_to_is_a_loop() {
+    let own = crate::logging::SYSLOG_SOCKET;
+    let e = errors(&format!(
+        "[supervisor]\nlog = \"syslog\"\nsyslog_listen = \"{own}\"\n"
+    ));
+    assert_eq!(
+        e,
+        vec![format!(
+            "t.toml:3:17: [supervisor] `syslog_listen`: \"{own}\" is where log = \"syslog\" writes: \
+             upkeep would read its own lines back (a loop)"
+        )]
+    );
+    let c = ok(&format!("[supervisor]\nsyslog_listen = \"{own}\"\n"));
+    assert_eq!(c.settings.syslog_listen.as_deref(), Some(Path::new(own)));
+    let c = ok("[supervisor]\nlog = \"syslog\"\nsyslog_listen = \"/tmp/log\"\n");
+    assert_eq!(
+        c.settings.syslog_listen.as_deref(),
+        Some(Path::new("/tmp/log"))
+    );
+    assert_eq!(
+        ok("[supervisor]\nsyslog_listen = \"\"\n")
+            .settings
+            .syslog_listen,
+        None
+    );
+}

@@ -444,6 +444,20 @@ impl Core {
         self.order_services();
         self.reload_watches(now, watches, settings.scan_interval, &mut report);
 
+        self.reload_settings(settings, &mut report);
+        self.actions.push_back(Action::ReopenOutputs);
+        for line in &report.changes {
+            self.log(Level::Info, format!("reload: {line}"));
+        }
+        if report.changes.is_empty() {
+            self.log(Level::Info, "reload: nothing changed".into());
+        }
+        self.settle(now);
+        Ok(report)
+    }
+
+    /// `[supervisor]` after a reload: what applies now, what waits for a restart.
+    fn reload_settings(&mut self, settings: crate::config::Settings, report: &mut ReloadReport) {
         if settings.control_socket != self.settings.control_socket {
             report.restart_needed.push("control_socket");
         }
@@ -462,16 +476,15 @@ impl Core {
         if settings.log_level != self.settings.log_level {
             report.log_level = Some(settings.log_level);
         }
+        // The runtime moves the socket.
+        if settings.syslog_listen != self.settings.syslog_listen {
+            let now_at = settings.syslog_listen.as_deref();
+            let text = now_at.map_or("off".into(), |p| p.display().to_string());
+            report
+                .changes
+                .push(format!("[supervisor] syslog_listen: {text}"));
+        }
         self.settings = settings;
-        self.actions.push_back(Action::ReopenOutputs);
-        for line in &report.changes {
-            self.log(Level::Info, format!("reload: {line}"));
-        }
-        if report.changes.is_empty() {
-            self.log(Level::Info, "reload: nothing changed".into());
-        }
-        self.settle(now);
-        Ok(report)
     }
 
     fn reload_watches(

@@ -47,7 +47,8 @@ impl Core {
             logs.names.push(svc.cfg.name.clone());
             let lines = svc.recent_output(n);
             if lines.is_empty() && !names.is_empty() {
-                logs.notes.push(silence(&svc.cfg));
+                let listening = self.settings.syslog_listen.is_some();
+                logs.notes.push(silence(&svc.cfg, listening));
             }
             logs.lines
                 .extend(lines.into_iter().map(|(unix_ms, text)| LogLine {
@@ -66,8 +67,9 @@ impl Core {
     }
 }
 
-/// Why `upkeep logs` shows nothing of a service: where its output goes.
-fn silence(cfg: &crate::config::Service) -> String {
+/// Why `upkeep logs` shows nothing of a service: where its output goes (and whether
+/// syslog messages could have come in under its name).
+fn silence(cfg: &crate::config::Service, syslog_listening: bool) -> String {
     let name = &cfg.name;
     match &cfg.output {
         Output::Null => format!("{name}: nothing to show; output = \"null\" discards its output"),
@@ -84,6 +86,10 @@ fn silence(cfg: &crate::config::Service) -> String {
                 path.display().to_string()
             )
         }
+        Output::Log if syslog_listening => format!(
+            "{name} has written nothing; output = \"log\", and no syslog message came \
+             tagged {name}"
+        ),
         Output::Log => format!(
             "{name} has written nothing; output = \"log\" (a daemon that logs only to \
              syslog needs [supervisor] syslog_listen)"

@@ -33,6 +33,7 @@ pub mod main_cmd;
 pub mod output;
 mod route;
 mod service;
+pub mod syslog;
 #[cfg(test)]
 mod tests;
 mod wait;
@@ -784,6 +785,22 @@ impl Core {
         if let Some(svc) = self.services.get_mut(&id) {
             svc.output(stderr, bytes, self.wall.unix_ms, line);
         }
+    }
+
+    /// A syslog message's line, under its tag: into the tail of the service the tag names
+    /// (exactly, else but for ASCII case: Debian's cron logs as `CRON`); that service's name.
+    pub fn syslog_line(&mut self, tag: &str, stderr: bool, line: &[u8]) -> Option<&str> {
+        let live = &self.index.live;
+        let id = live.get(tag).or_else(|| {
+            live.iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(tag))
+                .map(|(_, id)| id)
+        })?;
+        Some(
+            self.services
+                .get_mut(id)?
+                .heard_line(stderr, line, self.wall.unix_ms),
+        )
     }
 
     /// `start_order` from `listed`, by the config's `after` graph, and the index.

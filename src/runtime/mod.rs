@@ -10,6 +10,7 @@ mod childlog;
 mod config_state;
 mod outputs;
 mod single;
+mod syslog;
 mod upward;
 
 use std::os::fd::AsFd;
@@ -55,6 +56,8 @@ struct Control {
     upwards: Option<upward::Upwards>,
     /// `[supervisor] http`: the read-only endpoint.
     http: Option<Http>,
+    /// `[supervisor] syslog_listen`: the socket daemons log to.
+    syslog: Option<syslog::Listener>,
     /// Processes reaped since start-up (`upkeep_reaped_total`).
     reaped: u64,
     /// The config file, for reloads, and whether it is still valid on disk; None in
@@ -77,6 +80,8 @@ enum Token {
     ServicePipes,
     /// The log's destination takes more again.
     Log,
+    /// Syslog messages wait.
+    Syslog,
     /// A network check's socket, or a service's notification channel.
     Check(Watched),
 }
@@ -168,6 +173,11 @@ pub fn run(spec: RunSpec) -> i32 {
                 Token::Output(pipe) => readable.push(pipe),
                 Token::ServicePipes => readable.extend(outputs.ready_in_set()),
                 Token::Log => crate::logging::flush(),
+                Token::Syslog => {
+                    if let Some(listener) = &mut ctl.syslog {
+                        listener.readable(&mut core, &mut outputs);
+                    }
+                }
                 Token::Check(what) => {
                     for event in checkers.woken(what) {
                         core.handle_event(Instant::now(), event);
@@ -221,6 +231,7 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
         server: None,
         upwards: None,
         http: None,
+        syslog: None,
         reaped: 0,
         config: supervising
             .then(|| ConfigState::new(&spec.config.path, &spec.config.settings.include)),
@@ -255,6 +266,9 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
                 return Err(2);
             }
         }
+    }
+    if supervising && let Some(path) = &spec.config.settings.syslog_listen {
+        ctl.syslog = syslog::Listener::bind(path);
     }
     Ok(ctl)
 }
@@ -404,6 +418,10 @@ fn wait(
     for (fd, flags, what) in checkers.poll_fds() {
         fds.push(PollFd::new(fd, flags));
         tokens.push(Token::Check(what));
+    }
+    if let Some(listener) = &ctl.syslog {
+        fds.push(PollFd::new(listener.fd(), PollFlags::POLLIN));
+        tokens.push(Token::Syslog);
     }
     let log_fd = crate::logging::blocked_fd();
     if let Some(fd) = &log_fd {
@@ -700,8 +718,10 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
         }
     };
     enough_open_files(new.services.len());
+    let listen = new.settings.syslog_listen.clone();
     let reply = match core.reload(now, new) {
         Ok(report) => {
+            rebind_syslog(ctl, listen);
             if let Some(level) = report.log_level {
                 crate::logging::set_level(ctl.verbosity, level);
                 let debug = log::log_enabled!(log::Level::Debug);
@@ -719,6 +739,17 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
     };
     platform::release_free_memory();
     reply
+}
+
+/// A reload's `syslog_listen`: the socket moves (or goes, or comes) when its path changed;
+/// one that could not be bound is tried again.
+fn rebind_syslog(ctl: &mut Control, listen: Option<PathBuf>) {
+    if ctl.syslog.as_ref().map(|l| l.path()) == listen.as_deref() {
+        return;
+    }
+    // The old socket and its file go before the new one is bound.
+    ctl.syslog = None;
+    ctl.syslog = listen.as_deref().and_then(syslog::Listener::bind);
 }
 
 /// Four pipe ends per service whose output upkeep reads, plus room for the rest.

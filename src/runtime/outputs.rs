@@ -240,10 +240,17 @@ impl Outputs {
         if let Some(p) = self.services.get_mut(&id) {
             p.line(stderr, line);
             p.flush();
-            if self.followed.includes(&p.name) {
-                self.follow_lines
-                    .push((p.name.clone(), stderr, line.to_vec()));
-            }
+            let name = p.name.clone();
+            self.heard_line(&name, stderr, line);
+        }
+    }
+
+    /// A line of a service's that is already logged (a last one, one from syslog): for
+    /// its followers.
+    pub fn heard_line(&mut self, name: &str, stderr: bool, line: &[u8]) {
+        if self.followed.includes(name) {
+            self.follow_lines
+                .push((name.to_string(), stderr, line.to_vec()));
         }
     }
 

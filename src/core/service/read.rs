@@ -14,6 +14,11 @@ use crate::core::output::{Heard, TailLine};
 use crate::core::{Action, Out, Wall};
 use crate::types::Exit;
 
+/// What was heard of a service's output, made at its first line.
+fn heard(output: &mut Option<Box<Heard>>, cap: usize) -> &mut Heard {
+    output.get_or_insert_with(|| Box::new(Heard::new(cap)))
+}
+
 impl ServiceRun {
     // ---- output ----
 
@@ -25,10 +30,17 @@ impl ServiceRun {
         unix_ms: i64,
         line: &mut dyn FnMut(&str, bool, &[u8]),
     ) {
-        let cap = self.cfg.output_tail;
-        let heard = self.output.get_or_insert_with(|| Box::new(Heard::new(cap)));
         let name = &self.cfg.name;
-        heard.feed(stderr, bytes, unix_ms, |l| line(name, stderr, l));
+        heard(&mut self.output, self.cfg.output_tail)
+            .feed(stderr, bytes, unix_ms, |l| line(name, stderr, l));
+    }
+
+    /// A whole line heard of it elsewhere (syslog) at `unix_ms`, into its tail; its name.
+    pub fn heard_line(&mut self, stderr: bool, line: &[u8], unix_ms: i64) -> &str {
+        heard(&mut self.output, self.cfg.output_tail)
+            .tail
+            .record(stderr, line, unix_ms);
+        &self.cfg.name
     }
 
     /// The main process is gone: a last line without a newline is a line now.

@@ -674,3 +674,24 @@ fn leftovers_after_a_second_term_get_a_deadline_too() {
     let acts = sim.advance(ms(100));
     assert_eq!(acts.last(), Some(&Action::Exit(0)), "{acts:?}");
 }
+
+#[test]
+fn a_syslog_tag_naming_a_service_feeds_its_tail() {
+    let mut sim = Sim::new(vec![svc("cron"), svc("web")]);
+    assert_eq!(sim.core.syslog_line("cron", true, b"one"), Some("cron"));
+    // Debian's cron logs as CRON.
+    assert_eq!(sim.core.syslog_line("CRON", false, b"two"), Some("cron"));
+    assert_eq!(sim.core.syslog_line("postfix", false, b"else"), None);
+    let logs = |name: &str| sim.core.logs(&[name.to_string()], 10).unwrap();
+    let texts: Vec<Vec<u8>> = logs("cron").lines.into_iter().map(|l| l.text).collect();
+    assert_eq!(texts, [b"one".to_vec(), b"two".to_vec()]);
+    let web = logs("web");
+    assert!(web.lines.is_empty());
+    assert_eq!(
+        web.notes,
+        [
+            "web has written nothing; output = \"log\" (a daemon that logs only to syslog needs \
+          [supervisor] syslog_listen)"
+        ]
+    );
+}
