@@ -411,6 +411,33 @@ fn podman_stop_within_its_timeout_thanks_to_stop_grace() {
     assert!(logs.contains("exiting with status 0"), "{logs}");
 }
 
+/// The default for PID 1: no `stop_grace` in the config, one service that ignores TERM
+/// with the default `stop_timeout` (10 s, as long as podman's own wait). upkeep gives up on
+/// it at 9 s, so `podman stop` with podman's default timeout (10 s) ends with upkeep's
+/// status 0, not podman's SIGKILL (137).
+#[test]
+fn podman_stop_within_its_default_timeout_by_the_default_stop_grace() {
+    let dir = TempDir::new("grace-default-ctr");
+    dir.write(
+        "upkeep.toml",
+        "[service.stubborn]\ncommand = \"trap '' TERM; while :; do sleep 1; done\"\n",
+    );
+    let volume = format!("{}:/cfg:ro", dir.0.display());
+    let c = Container::run(DEMO, &["-v", &volume, DEMO, "-c", "/cfg/upkeep.toml"]);
+    assert!(wait_for(Duration::from_secs(10), || c
+        .logs()
+        .contains("stubborn started")));
+    let took = c.stop(10);
+    assert!(took < Duration::from_secs(10), "podman stop took {took:?}");
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    let logs = c.logs();
+    assert!(
+        logs.contains("stop_grace (9s) is up: killing what is left"),
+        "{logs}"
+    );
+    assert!(logs.contains("exiting with status 0"), "{logs}");
+}
+
 /// The second pod: httpGet probes on upkeep's own /readyz and /healthz. podman turns an
 /// httpGet liveness probe into a health check that runs curl in the container, which the
 /// busybox image has not: what the kubelet would GET is fetched from inside the pod.
