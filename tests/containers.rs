@@ -535,8 +535,9 @@ fn debian_base() -> Result<(), String> {
         .expect("debootstrap is needed (scripts/test.sh installs it)");
     if !out.status.success() {
         let said = text(&out);
-        let last: Vec<&str> = said.lines().rev().take(5).collect();
-        return Err(format!("debootstrap from {mirror} failed: {last:?}"));
+        let lines: Vec<&str> = said.lines().collect();
+        let last = lines[lines.len().saturating_sub(3)..].join(" / ");
+        return Err(format!("debootstrap from {mirror} failed: {last}"));
     }
     eprintln!("debootstrap of {DEBIAN} took {:?}", t0.elapsed());
     let tar = dir.path("rootfs.tar").display().to_string();
