@@ -662,10 +662,14 @@ fn webstack_serves_php_through_nginx_and_runs_cron() {
         "{}",
         c.logs()
     );
-    // cron logs only to syslog: with syslog_listen its lines are upkeep's.
+    // cron logs only to syslog: with syslog_listen its lines are upkeep's, the daemon's
+    // (`cron: (CRON) INFO (Running @reboot jobs)`) and the @reboot job's.
     if syslog {
         assert!(
-            wait_for(Duration::from_secs(15), || c.logs().contains("(CRON) INFO")),
+            wait_for(Duration::from_secs(15), || {
+                let logs = c.logs();
+                logs.contains("(CRON) INFO") && logs.contains("(www-data) CMD (date")
+            }),
             "{}",
             c.logs()
         );
