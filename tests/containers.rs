@@ -540,6 +540,7 @@ fn debian_base() -> Result<(), String> {
         return Err(format!("debootstrap from {mirror} failed: {last}"));
     }
     eprintln!("debootstrap of {DEBIAN} took {:?}", t0.elapsed());
+    slim(&root);
     let tar = dir.path("rootfs.tar").display().to_string();
     let out = Command::new("tar")
         .args(["-C", &root, "-cf", &tar, "."])
@@ -549,6 +550,29 @@ fn debian_base() -> Result<(), String> {
     let out = podman(&["import", &tar, DEBIAN]);
     assert!(out.status.success(), "podman import: {}", text(&out));
     Ok(())
+}
+
+/// As Debian's own image: no package files or lists in the base (debootstrap leaves 80 MB
+/// of them), and none kept by the images built on it (Docker's `docker-clean` apt config).
+fn slim(root: &str) {
+    for dir in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() && path.file_name().is_some_and(|n| n != "lock") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    let clean = "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb \
+                 /var/cache/apt/*.bin || true";
+    std::fs::write(
+        format!("{root}/etc/apt/apt.conf.d/docker-clean"),
+        format!(
+            "DPkg::Post-Invoke {{ \"{clean}\"; }};\nAPT::Update::Post-Invoke {{ \"{clean}\"; }};\n\
+             Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n"
+        ),
+    )
+    .unwrap();
 }
 
 /// Whether this build knows `[supervisor] syslog_listen`, which the webstack's config sets
