@@ -19,6 +19,9 @@ command -v echo_supervisord_conf >/dev/null || need+=(supervisor)
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# The webstack example's test builds its Debian base image with debootstrap when podman
+# has none (no image registry is reachable from these machines; Debian's mirror is).
+command -v debootstrap >/dev/null || need+=(debootstrap)
 # The HTTP endpoint's test (tests/http.rs): a real Prometheus server and promtool.
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)

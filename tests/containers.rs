@@ -13,6 +13,10 @@ use common::*;
 
 const DEMO: &str = "localhost/upkeep-test-demo";
 const CI: &str = "localhost/upkeep-test-ci";
+/// containers/webstack/: nginx, php-fpm and cron from Debian, FROM the base below.
+const WEBSTACK: &str = "localhost/upkeep-test-webstack";
+/// The webstack's base: no registry answers here, so debootstrap builds it when missing.
+const DEBIAN: &str = "docker.io/library/debian:bookworm-slim";
 
 fn podman(args: &[&str]) -> Output {
     Command::new("podman")
@@ -75,7 +79,9 @@ struct Container(String);
 
 impl Container {
     fn run(tag: &str, args: &[&str]) -> Container {
-        images();
+        if tag == DEMO || tag == CI {
+            images();
+        }
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let kind = tag.rsplit('-').next().unwrap_or("c");
@@ -411,6 +417,33 @@ fn podman_stop_within_its_timeout_thanks_to_stop_grace() {
     assert!(logs.contains("exiting with status 0"), "{logs}");
 }
 
+/// The default for PID 1: no `stop_grace` in the config, one service that ignores TERM
+/// with the default `stop_timeout` (10 s, as long as podman's own wait). upkeep gives up on
+/// it at 9 s, so `podman stop` with podman's default timeout (10 s) ends with upkeep's
+/// status 0, not podman's SIGKILL (137).
+#[test]
+fn podman_stop_within_its_default_timeout_by_the_default_stop_grace() {
+    let dir = TempDir::new("grace-default-ctr");
+    dir.write(
+        "upkeep.toml",
+        "[service.stubborn]\ncommand = \"trap '' TERM; while :; do sleep 1; done\"\n",
+    );
+    let volume = format!("{}:/cfg:ro", dir.0.display());
+    let c = Container::run(DEMO, &["-v", &volume, DEMO, "-c", "/cfg/upkeep.toml"]);
+    assert!(wait_for(Duration::from_secs(10), || c
+        .logs()
+        .contains("stubborn started")));
+    let took = c.stop(10);
+    assert!(took < Duration::from_secs(10), "podman stop took {took:?}");
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    let logs = c.logs();
+    assert!(
+        logs.contains("stop_grace (9s) is up: killing what is left"),
+        "{logs}"
+    );
+    assert!(logs.contains("exiting with status 0"), "{logs}");
+}
+
 /// The second pod: httpGet probes on upkeep's own /readyz and /healthz. podman turns an
 /// httpGet liveness probe into a health check that runs curl in the container, which the
 /// busybox image has not: what the kubelet would GET is fetched from inside the pod.
@@ -455,4 +488,250 @@ fn the_http_probed_pod_answers_its_probes() {
         metrics.contains("upkeep_service_up{service=\"httpd\"} 1"),
         "{metrics}"
     );
+}
+
+/// A Debian mirror from the host's apt sources (the first `.../debian` URI), else Debian's
+/// own redirector.
+fn debian_mirror() -> String {
+    let mut files = vec![std::path::PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<_> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "list" || e == "sources"))
+            .collect();
+        more.sort();
+        files.extend(more);
+    }
+    let text: String = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("deb ") || l.starts_with("URIs:"))
+        .flat_map(|l| l.split_whitespace().skip(1))
+        .filter(|w| w.contains("://"))
+        .map(|w| w.trim_end_matches('/'))
+        .find(|w| w.ends_with("/debian"))
+        .unwrap_or("http://deb.debian.org/debian")
+        .to_string()
+}
+
+/// Makes sure podman has the webstack's base image: when it is missing, a minimal
+/// bookworm from debootstrap (about 45 s), imported under the name the Containerfile uses.
+/// Err with the reason when that cannot be done here (no Debian mirror answers).
+fn debian_base() -> Result<(), String> {
+    if podman(&["image", "exists", DEBIAN]).status.success() {
+        return Ok(());
+    }
+    let dir = TempDir::new("debootstrap");
+    let root = dir.path("rootfs").display().to_string();
+    let mirror = debian_mirror();
+    let t0 = Instant::now();
+    let out = Command::new("debootstrap")
+        .args(["--variant=minbase", "bookworm", &root, &mirror])
+        .output()
+        .expect("debootstrap is needed (scripts/test.sh installs it)");
+    if !out.status.success() {
+        let said = text(&out);
+        let lines: Vec<&str> = said.lines().collect();
+        let last = lines[lines.len().saturating_sub(3)..].join(" / ");
+        return Err(format!("debootstrap from {mirror} failed: {last}"));
+    }
+    eprintln!("debootstrap of {DEBIAN} took {:?}", t0.elapsed());
+    slim(&root);
+    let tar = dir.path("rootfs.tar").display().to_string();
+    let out = Command::new("tar")
+        .args(["-C", &root, "-cf", &tar, "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar: {}", text(&out));
+    let out = podman(&["import", &tar, DEBIAN]);
+    assert!(out.status.success(), "podman import: {}", text(&out));
+    Ok(())
+}
+
+/// As Debian's own image: no package files or lists in the base (debootstrap leaves 80 MB
+/// of them), and none kept by the images built on it (Docker's `docker-clean` apt config).
+fn slim(root: &str) {
+    for dir in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() && path.file_name().is_some_and(|n| n != "lock") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    let clean = "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb \
+                 /var/cache/apt/*.bin || true";
+    std::fs::write(
+        format!("{root}/etc/apt/apt.conf.d/docker-clean"),
+        format!(
+            "DPkg::Post-Invoke {{ \"{clean}\"; }};\nAPT::Update::Post-Invoke {{ \"{clean}\"; }};\n\
+             Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Whether this build knows `[supervisor] syslog_listen`, which the webstack's config sets
+/// so that cron's syslog lines reach `podman logs`.
+fn syslog_listen_known() -> bool {
+    let dir = TempDir::new("syslog-key");
+    let file = dir.write("probe.toml", "[supervisor]\nsyslog_listen = \"/dev/log\"\n");
+    Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(file)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Builds the webstack image from containers/ with this build's binary, every run: podman's
+/// layer cache keeps the apt-get step (the first build takes about 25 s, later ones about
+/// one). Without `syslog_listen` support the line is dropped from the image's config.
+fn webstack(syslog: bool) -> Result<(), String> {
+    debian_base()?;
+    let ctx = TempDir::new("ctx-webstack");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let made = Command::new(format!("{root}/containers/build-context.sh"))
+        .arg(&ctx.0)
+        .env("UPKEEP", BIN)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    if !syslog {
+        let config = ctx.path("webstack/upkeep.toml");
+        let kept: String = std::fs::read_to_string(&config)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("syslog_listen"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&config, kept).unwrap();
+    }
+    let file = ctx.path("webstack/Containerfile").display().to_string();
+    let context = ctx.0.display().to_string();
+    let t0 = Instant::now();
+    let out = podman(&[
+        "build", "-q", "--format", "docker", "-t", WEBSTACK, "-f", &file, &context,
+    ]);
+    assert!(out.status.success(), "build {WEBSTACK}: {}", text(&out));
+    eprintln!("podman build of {WEBSTACK} took {:?}", t0.elapsed());
+    Ok(())
+}
+
+/// GET `path` from the host, through the port podman published for the container's 8080.
+fn get_published(c: &Container, path: &str) -> String {
+    use std::io::{Read, Write};
+    let port = text(&podman(&["port", &c.0, "8080/tcp"]));
+    let addr = port.lines().next().unwrap_or_default().trim().to_string();
+    let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+        return format!("no connection to {addr:?}");
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
+/// One service of `upkeep status --json`'s answer.
+fn service_of(status: &serde_json::Value, name: &str) -> serde_json::Value {
+    status["services"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == name))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The worked example of the README: Debian's nginx, php-fpm and cron under upkeep.
+#[test]
+fn webstack_serves_php_through_nginx_and_runs_cron() {
+    let syslog = syslog_listen_known();
+    if let Err(why) = webstack(syslog) {
+        eprintln!("skipped: the webstack needs a Debian base image: {why}");
+        return;
+    }
+    let c = Container::run(WEBSTACK, &["-p", "127.0.0.1::8080", WEBSTACK]);
+    let all = ["php-fpm", "nginx", "cron"];
+    let mut wait = vec!["upkeep", "wait", "--ready", "--timeout", "60s"];
+    wait.extend_from_slice(&all);
+    let out = c.exec(&wait);
+    assert!(out.status.success(), "{}\n{}", text(&out), c.logs());
+    // php-fpm said READY=1 itself (ready.notify), and nginx started after that.
+    let logs = c.logs();
+    let at = |needle: &str| position(&logs, needle);
+    assert!(at("php-fpm ready after") < at("nginx started"), "{logs}");
+    // The page, from the host: PHP through php-fpm, and the time cron's @reboot job wrote.
+    let mut page = String::new();
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            page = get_published(&c, "/");
+            page.contains("cron last ran: 20")
+        }),
+        "{page}\n{}",
+        c.logs()
+    );
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    assert!(page.contains("Hello from PHP 8.2"), "{page}");
+    assert!(page.contains("(fpm-fcgi)"), "{page}");
+    // nginx's access log is its stdout, through upkeep.
+    assert!(
+        wait_for(Duration::from_secs(5), || c
+            .logs()
+            .contains("\"GET / HTTP/1.0\" 200")),
+        "{}",
+        c.logs()
+    );
+    // cron logs only to syslog: with syslog_listen its lines are upkeep's, the daemon's
+    // (`cron: (CRON) INFO (Running @reboot jobs)`) and the @reboot job's.
+    if syslog {
+        assert!(
+            wait_for(Duration::from_secs(15), || {
+                let logs = c.logs();
+                logs.contains("(CRON) INFO") && logs.contains("(www-data) CMD (date")
+            }),
+            "{}",
+            c.logs()
+        );
+    } else {
+        eprintln!("not checked: cron's syslog lines (this build has no syslog_listen)");
+    }
+    // Every service running; nginx healthy once its first health check (10 s after ready)
+    // has passed: a PHP page through nginx and php-fpm. php-fpm's STATUS= is the NOTE.
+    let mut v = serde_json::Value::Null;
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let out = c.exec(&["upkeep", "status", "--json"]);
+            v = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            service_of(&v, "nginx")["health"] == "healthy"
+        }),
+        "{v}"
+    );
+    for name in all {
+        assert_eq!(service_of(&v, name)["state"], "running", "{v}");
+    }
+    let note = service_of(&v, "php-fpm")["note"].to_string();
+    assert!(
+        note.contains("Ready to handle connections") || note.contains("Processes active"),
+        "{v}"
+    );
+    let out = c.exec(&["upkeep", "wait", "--healthy", "--timeout", "10s", "nginx"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(podman(&["healthcheck", "run", &c.0]).status.success());
+    let took = c.stop(10);
+    assert!(took < Duration::from_secs(10), "podman stop took {took:?}");
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    let logs = c.logs();
+    // In reverse order: nginx (graceful QUIT) is down before php-fpm is asked to stop.
+    let at = |needle: &str| position(&logs, needle);
+    assert!(at("nginx stopped") < at("php-fpm stopping"), "{logs}");
+    assert!(
+        logs.contains("php-fpm stopped: exited with status 0"),
+        "{logs}"
+    );
+    assert!(logs.contains("exiting with status 0"), "{logs}");
 }

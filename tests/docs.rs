@@ -99,3 +99,30 @@ fn the_readmes_containerfiles_can_be_pasted() {
     }
     assert!(blocks >= 2, "the README's Containerfiles were not found");
 }
+
+/// The README shows containers/webstack's Containerfile and upkeep.toml as they are (the
+/// files' opening comment lines aside): a reader who pastes the README gets what the
+/// container test builds.
+#[test]
+fn the_readmes_webstack_files_are_the_repositorys() {
+    let readme = include_str!("../README.md");
+    let files = [
+        (
+            "dockerfile",
+            include_str!("../containers/webstack/Containerfile"),
+        ),
+        ("toml", include_str!("../containers/webstack/upkeep.toml")),
+    ];
+    for (lang, file) in files {
+        let body: String = file
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let block = format!("```{lang}\n{body}```\n");
+        assert!(
+            readme.contains(&block),
+            "the README has not this {lang} block as it is:\n{block}"
+        );
+    }
+}
