@@ -575,24 +575,10 @@ fn slim(root: &str) {
     .unwrap();
 }
 
-/// Whether this build knows `[supervisor] syslog_listen`, which the webstack's config sets
-/// so that cron's syslog lines reach `podman logs`.
-fn syslog_listen_known() -> bool {
-    let dir = TempDir::new("syslog-key");
-    let file = dir.write("probe.toml", "[supervisor]\nsyslog_listen = \"/dev/log\"\n");
-    Command::new(BIN)
-        .args(["check", "-c"])
-        .arg(file)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 /// Builds the webstack image from containers/ with this build's binary, every run: podman's
 /// layer cache keeps the apt-get step (the first build takes about 25 s, later ones about
-/// one). Without `syslog_listen` support the line is dropped from the image's config.
-fn webstack(syslog: bool) -> Result<(), String> {
+/// one).
+fn webstack() -> Result<(), String> {
     debian_base()?;
     let ctx = TempDir::new("ctx-webstack");
     let root = env!("CARGO_MANIFEST_DIR");
@@ -602,16 +588,6 @@ fn webstack(syslog: bool) -> Result<(), String> {
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", text(&made));
-    if !syslog {
-        let config = ctx.path("webstack/upkeep.toml");
-        let kept: String = std::fs::read_to_string(&config)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with("syslog_listen"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(&config, kept).unwrap();
-    }
     let file = ctx.path("webstack/Containerfile").display().to_string();
     let context = ctx.0.display().to_string();
     let t0 = Instant::now();
@@ -650,8 +626,7 @@ fn service_of(status: &serde_json::Value, name: &str) -> serde_json::Value {
 /// The worked example of the README: Debian's nginx, php-fpm and cron under upkeep.
 #[test]
 fn webstack_serves_php_through_nginx_and_runs_cron() {
-    let syslog = syslog_listen_known();
-    if let Err(why) = webstack(syslog) {
+    if let Err(why) = webstack() {
         eprintln!("skipped: the webstack needs a Debian base image: {why}");
         return;
     }
@@ -688,18 +663,17 @@ fn webstack_serves_php_through_nginx_and_runs_cron() {
     );
     // cron logs only to syslog: with syslog_listen its lines are upkeep's, the daemon's
     // (`cron: (CRON) INFO (Running @reboot jobs)`) and the @reboot job's.
-    if syslog {
-        assert!(
-            wait_for(Duration::from_secs(15), || {
-                let logs = c.logs();
-                logs.contains("(CRON) INFO") && logs.contains("(www-data) CMD (date")
-            }),
-            "{}",
-            c.logs()
-        );
-    } else {
-        eprintln!("not checked: cron's syslog lines (this build has no syslog_listen)");
-    }
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let logs = c.logs();
+            logs.contains("(CRON) INFO") && logs.contains("(www-data) CMD (date")
+        }),
+        "{}",
+        c.logs()
+    );
+    // ... and `upkeep logs cron` shows them: their tag names the service.
+    let cron = text(&c.exec(&["upkeep", "logs", "cron"]));
+    assert!(cron.contains("(CRON) INFO"), "{cron}");
     // Every service running; nginx healthy once its first health check (10 s after ready)
     // has passed: a PHP page through nginx and php-fpm. php-fpm's STATUS= is the NOTE.
     let mut v = serde_json::Value::Null;
