@@ -324,11 +324,18 @@ fn an_invalid_config_on_disk_shows_in_status_until_fixed() {
     let (code, out, _) = client(&dir, &["status"]);
     assert_eq!(code, 3, "{out}");
     let config_line = out.lines().last().unwrap();
-    assert!(
-        config_line.starts_with(&format!(
+    let since = config_line
+        .strip_prefix(&format!(
             "config: {} is invalid since ",
             dir.path("upkeep.toml").display()
-        )) && config_line.contains(" UTC (reload refused); running the previous config"),
+        ))
+        .unwrap_or_else(|| panic!("{out}"));
+    // The time of the edit, to the second: 2026-12-05T14:54:04Z.
+    assert!(
+        since.get(10..11) == Some("T")
+            && since.get(19..).is_some_and(
+                |rest| rest.starts_with("Z (reload refused); running the previous config")
+            ),
         "{out}"
     );
     let (code, json, _) = client(&dir, &["status", "--json"]);
@@ -356,6 +363,17 @@ fn an_invalid_config_on_disk_shows_in_status_until_fixed() {
     let (code, out, _) = client(&dir, &["status"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("(changed since it was loaded)"), "{out}");
+
+    // Every file the config reads counts: an env file broken, then fixed.
+    dir.write("env", "A=1\n");
+    write(&format!("{good}env_file = {:?}\n", dir.path("env")));
+    assert_eq!(client(&dir, &["reload"]).0, 0);
+    dir.write("env", "not an assignment\n");
+    assert_eq!(client(&dir, &["reload"]).0, 2);
+    assert_eq!(client(&dir, &["status"]).0, 3);
+    dir.write("env", "A=2\n");
+    let (code, out, _) = client(&dir, &["status"]);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -34,8 +34,9 @@ fn messages_become_log_lines_and_the_socket_goes_at_exit() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o666);
     let client = sender();
-    let sent: [&[u8]; 6] = [
+    let sent: [&[u8]; 7] = [
         b"<11>Nov 23 19:40:00 cron[12]: cannot open crontab",
+        b"<11>py[4]: Traceback (most recent call last):\r\n  File \"x.py\"\n",
         b"<78>Nov 23 19:40:00 CRON[13]: (root) CMD (run-parts /etc/cron.hourly)\n",
         b"sshd[3]: no pri at all",
         b"<12>1 2026-11-23T19:40:00.1Z box postfix 77 - [x a=\"b\"] \xEF\xBB\xBFqueue full",
@@ -54,6 +55,9 @@ fn messages_become_log_lines_and_the_socket_goes_at_exit() {
         " postfix[stderr]: queue full\n",
         " syslog: nobody said who\n",
         " app: an \\x1b[31mescape\n",
+        // A message of several lines is as many lines of the log.
+        " py[stderr]: Traceback (most recent call last):\n",
+        " py[stderr]:   File \"x.py\"\n",
     ] {
         assert!(log.contains(line), "{line:?} not in:\n{log}");
     }
@@ -161,6 +165,26 @@ fn a_flood_past_a_stalled_log_is_dropped_and_counted() {
         .expect("no drop report");
     assert!(line.ends_with(" lines of flood"), "{line}");
     drop(up);
+}
+
+/// A socket something listens on (a syslogd, another upkeep) is not taken over, and not
+/// removed at exit.
+#[test]
+fn a_socket_in_use_is_left_alone() {
+    let dir = TempDir::new("syslog-in-use");
+    let path = dir.path("log.sock");
+    let owner = UnixDatagram::bind(&path).unwrap();
+    let mut up = start_on_socket(&dir, &format!("syslog_listen = {path:?}\n"));
+    wait_log(&dir, "another process listens on that socket");
+    kill(up.0.id() as i32, libc::SIGTERM);
+    wait_exit(&mut up.0, Duration::from_secs(10));
+    sender().send_to(b"<13>still: mine", &path).unwrap();
+    let mut buf = [0u8; 64];
+    owner
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let n = owner.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"<13>still: mine");
 }
 
 #[test]

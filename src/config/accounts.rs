@@ -34,6 +34,8 @@ pub struct RunAs {
 
 impl Accounts {
     pub fn load() -> Accounts {
+        super::note_read(std::path::Path::new("/etc/passwd"));
+        super::note_read(std::path::Path::new("/etc/group"));
         Accounts::parse(
             &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
             &std::fs::read_to_string("/etc/group").unwrap_or_default(),

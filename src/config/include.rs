@@ -20,6 +20,7 @@ pub fn expand_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String
         // A plain path must exist: it was named on purpose.
         return Ok(vec![full]);
     }
+    super::note_read(dir);
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -210,6 +210,9 @@ pub struct Config {
     pub watches: Vec<Watch>,
     /// How many files were read: the main one and those it includes.
     pub files: usize,
+    /// Every file and include directory the load read (`load` fills it): an edit of any
+    /// of them may make the config on disk another.
+    pub sources: Vec<PathBuf>,
 }
 
 impl Config {
@@ -221,6 +224,7 @@ impl Config {
             services: Vec::new(),
             watches: Vec::new(),
             files: 0,
+            sources: Vec::new(),
         }
     }
 }
@@ -293,6 +297,50 @@ pub fn control_socket_setting(path: &Path) -> Option<PathBuf> {
 pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    load_watched(path).0
+}
+
+thread_local! {
+    /// While `load_watched` runs: the paths it reads.
+    static READ: std::cell::RefCell<Option<Vec<PathBuf>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A file or directory the load in progress reads.
+pub(crate) fn note_read(path: &Path) {
+    let _ = READ.try_with(|read| {
+        if let Ok(mut read) = read.try_borrow_mut()
+            && let Some(paths) = read.as_mut()
+        {
+            paths.push(path.to_path_buf());
+        }
+    });
+}
+
+/// `load`, and every file and include directory it read, valid or not (`Config::sources`
+/// on success): what `status` watches to tell whether the config on disk is still valid.
+pub fn load_watched(path: &Path) -> (Result<Config, Vec<ConfigError>>, Vec<PathBuf>) {
+    let swap = |to: Option<Vec<PathBuf>>| {
+        READ.try_with(|read| {
+            read.try_borrow_mut()
+                .ok()
+                .and_then(|mut r| std::mem::replace(&mut *r, to))
+        })
+        .ok()
+        .flatten()
+    };
+    swap(Some(Vec::new()));
+    let loaded = load_unwatched(path);
+    let mut read = swap(None).unwrap_or_default();
+    read.sort();
+    read.dedup();
+    let loaded = loaded.map(|mut config| {
+        config.sources.clone_from(&read);
+        config
+    });
+    (loaded, read)
+}
+
+fn load_unwatched(path: &Path) -> Result<Config, Vec<ConfigError>> {
     let file = path.display().to_string();
     match read_config(path) {
         Ok(text) => parse_with(path, &text, &Accounts::load(), &process_vars()),
@@ -316,6 +364,7 @@ pub(crate) fn read_config(path: &Path) -> Result<String, String> {
 #[inline(never)] // One copy for every kind of file.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
+    note_read(path);
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -378,6 +427,7 @@ pub fn parse_with(
         services: all.services,
         watches: all.watches,
         files: all.files,
+        sources: Vec::new(),
     })
 }
 

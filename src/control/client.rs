@@ -215,7 +215,12 @@ pub fn run(args: &ClientArgs) -> i32 {
             0
         }
         Command::Logs => {
-            print_logs(&reply, lines, args.timestamps);
+            print_logs(
+                &reply,
+                lines,
+                args.timestamps,
+                args.request.names.len() == 1,
+            );
             0
         }
         Command::Shutdown => {
@@ -238,17 +243,17 @@ pub fn run(args: &ClientArgs) -> i32 {
 type Lines = std::io::Lines<BufReader<UnixStream>>;
 
 /// `upkeep logs`: the recent lines, then (`-f`) the new ones until upkeep goes away or
-/// Ctrl-C. Lines of several services are prefixed `NAME | ` as `docker compose logs` does;
-/// `-t` puts the time each line was read before its text. Notes (why a service shows
-/// nothing) go to stderr.
-fn print_logs(reply: &Value, lines: Lines, timestamps: bool) {
+/// Ctrl-C. Unless one service is named, lines are prefixed `NAME | ` as `docker compose
+/// logs` does; `-t` puts the time each line was read before its text. Notes (why a service
+/// shows nothing) go to stderr.
+fn print_logs(reply: &Value, lines: Lines, timestamps: bool, one_named: bool) {
     let names: Vec<&str> = reply["names"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let width = (names.len() != 1).then(|| names.iter().map(|n| n.len()).max().unwrap_or(0));
+    let width = (!one_named).then(|| names.iter().map(|n| n.len()).max().unwrap_or(0));
     let show = |line: &Value| {
         let mut text = String::new();
         if let Some(width) = width {

@@ -43,29 +43,60 @@ impl Core {
             ids
         };
         let mut logs = Logs::default();
+        // Lines with the time they are ordered by: never earlier than the service's line
+        // before (a wall clock stepped back must not reorder one service's lines).
+        let mut timed = Vec::new();
         for svc in ids.iter().filter_map(|id| self.services.get(id)) {
+            if logs.names.contains(&svc.cfg.name) {
+                continue;
+            }
             logs.names.push(svc.cfg.name.clone());
             let lines = svc.recent_output(n);
-            if lines.is_empty() && !names.is_empty() {
+            if lines.is_empty() {
                 let listening = self.settings.syslog_listen.is_some();
                 logs.notes.push(silence(&svc.cfg, listening));
             }
-            logs.lines
-                .extend(lines.into_iter().map(|(unix_ms, text)| LogLine {
-                    name: svc.cfg.name.clone(),
-                    unix_ms,
-                    text,
-                }));
+            let mut order = i64::MIN;
+            for (unix_ms, text) in lines {
+                order = order.max(unix_ms);
+                let name = svc.cfg.name.clone();
+                timed.push((
+                    order,
+                    LogLine {
+                        name,
+                        unix_ms,
+                        text,
+                    },
+                ));
+            }
         }
         // Stable: lines of one millisecond keep their service's order.
-        logs.lines.sort_by_key(|l| l.unix_ms);
-        if names.is_empty() && logs.lines.is_empty() {
-            logs.notes
-                .push("no service has written anything yet".to_string());
+        timed.sort_by_key(|(order, _)| *order);
+        // The newest lines that fit the answer: it is built in upkeep's memory.
+        let mut bytes = 0;
+        let keep = timed
+            .iter()
+            .rev()
+            .take_while(|(_, l)| {
+                bytes += l.text.len() + l.name.len() + 48;
+                bytes <= LOGS_REPLY_MAX
+            })
+            .count();
+        if keep < timed.len() {
+            logs.notes.push(format!(
+                "older lines left out: one answer holds at most {} MiB",
+                LOGS_REPLY_MAX >> 20
+            ));
         }
+        let skip = timed.len() - keep;
+        logs.lines = timed.into_iter().skip(skip).map(|(_, l)| l).collect();
         Ok(logs)
     }
 }
+
+/// Most bytes of lines in one `upkeep logs` answer (with 1,000 services' tails of 32 KiB
+/// all asked for, the newest of them).
+const LOGS_REPLY_MAX: usize = 4 << 20;
 
 /// Why `upkeep logs` shows nothing of a service: where its output goes (and whether
 /// syslog messages could have come in under its name).

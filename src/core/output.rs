@@ -219,10 +219,17 @@ impl Tail {
                 None => self.buf.clear(),
             }
         }
-        let ms = unix_ms.clamp(0, 10_i64.pow(STAMP_DIGITS as u32) - 1);
+        let mut ms = unix_ms.clamp(0, 10_i64.pow(STAMP_DIGITS as u32) - 1);
+        let mut digits = [b'0'; STAMP_DIGITS];
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (ms % 10) as u8;
+            ms /= 10;
+        }
+        self.buf.extend(digits);
+        self.buf.push_back(b' ');
+        // A newline inside would end the entry early (callers split lines; this is sure).
         self.buf
-            .extend(format!("{ms:0width$} ", width = STAMP_DIGITS).bytes());
-        self.buf.extend(line);
+            .extend(line.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
         self.buf.push_back(b'\n');
     }
 
@@ -458,6 +465,17 @@ mod line_tests {
         assert_eq!(lines.len(), 1);
         assert_eq!(lines.first().map(|l| l.0), Some(1_764_960_000_123));
         assert_eq!(lines.first().map(|l| l.1.len()), Some(64 - 15));
+    }
+
+    #[test]
+    fn a_newline_inside_a_recorded_line_does_not_split_it() {
+        let mut t = Tail::new(1024);
+        t.record(true, b"Traceback:\n  at one", 7);
+        t.record(true, b"next", 8);
+        assert_eq!(
+            t.lines(9),
+            [(7, b"Traceback:   at one".to_vec()), (8, b"next".to_vec())]
+        );
     }
 
     #[test]

@@ -58,6 +58,9 @@ struct Control {
     http: Option<Http>,
     /// `[supervisor] syslog_listen`: the socket daemons log to.
     syslog: Option<syslog::Listener>,
+    /// upkeep's own log goes to syslog(3) (`log = "syslog"`, as started: it takes a
+    /// restart to change).
+    log_to_syslog: bool,
     /// Processes reaped since start-up (`upkeep_reaped_total`).
     reaped: u64,
     /// The config file, for reloads, and whether it is still valid on disk; None in
@@ -232,11 +235,15 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
         upwards: None,
         http: None,
         syslog: None,
+        log_to_syslog: spec.config.settings.log == config::LogTarget::Syslog,
         reaped: 0,
-        config: supervising
-            .then(|| ConfigState::new(&spec.config.path, &spec.config.settings.include)),
+        config: supervising.then(|| ConfigState::new(&spec.config.path, &spec.config.sources)),
         verbosity: spec.verbosity,
     };
+    // Before the control socket: once a client gets an answer, daemons can log.
+    if supervising && let Some(path) = &spec.config.settings.syslog_listen {
+        ctl.syslog = syslog::Listener::bind(path, ctl.log_to_syslog);
+    }
     if supervising || (spec.socket.is_some() && spec.mode != Mode::ScanOnce) {
         let path = control::socket_path(
             spec.socket.as_deref(),
@@ -267,9 +274,6 @@ fn control(spec: &RunSpec) -> Result<Control, i32> {
             }
         }
     }
-    if supervising && let Some(path) = &spec.config.settings.syslog_listen {
-        ctl.syslog = syslog::Listener::bind(path);
-    }
     Ok(ctl)
 }
 
@@ -285,7 +289,7 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
         return;
     }
     let rows = core.status(now, &[]).unwrap_or_default();
-    let config_error = ctl.config.as_mut().and_then(|c| c.error(wall_ms()));
+    let config_error = ctl.config.as_mut().and_then(ConfigState::error);
     for (id, page, head) in asked {
         let text = "text/plain; charset=utf-8";
         let (code, content_type, body) = match page {
@@ -295,13 +299,14 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
                     dropped: &dropped,
                     reaped: ctl.reaped,
                     wall_now: wall_ms().div_euclid(1000),
+                    config_valid: ctl.config.is_some().then_some(config_error.is_none()),
                 };
                 let body = metrics::exposition(&rows, &counters);
                 (200, "text/plain; version=0.0.4; charset=utf-8", body)
             }
             Page::Healthz | Page::Readyz => {
                 let (fine, body) = if page == Page::Healthz {
-                    metrics::healthz(&rows, config_error.as_deref())
+                    metrics::healthz(&rows)
                 } else {
                     metrics::readyz(&rows)
                 };
@@ -560,7 +565,7 @@ fn handle_request(core: &mut Core, ctl: &mut Control, id: u64, req: Request, now
         Command::Status => match core.status(now, &names) {
             // The config on disk concerns the whole, not one service asked about.
             Ok(rows) if names.is_empty() => {
-                let config_error = ctl.config.as_mut().and_then(|c| c.error(wall_ms()));
+                let config_error = ctl.config.as_mut().and_then(ConfigState::error);
                 status_line(&rows, config_error.as_deref())
             }
             Ok(rows) => status_line(&rows, None),
@@ -702,13 +707,13 @@ fn reload(core: &mut Core, ctl: &mut Control, now: Instant) -> String {
     };
     let path = state.path().to_path_buf();
     log::info!("reloading {}", path.display());
-    let new = match config::load(&path) {
-        Ok(c) => {
-            state.loaded(&c.settings.include);
+    let new = match config::load_watched(&path) {
+        (Ok(c), sources) => {
+            state.loaded(&sources);
             c
         }
-        Err(errors) => {
-            state.refused(wall_ms());
+        (Err(errors), sources) => {
+            state.refused(&sources);
             let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
             for e in &errors {
                 log::warn!("reload: {e}");
@@ -749,7 +754,10 @@ fn rebind_syslog(ctl: &mut Control, listen: Option<PathBuf>) {
     }
     // The old socket and its file go before the new one is bound.
     ctl.syslog = None;
-    ctl.syslog = listen.as_deref().and_then(syslog::Listener::bind);
+    let log_to_syslog = ctl.log_to_syslog;
+    ctl.syslog = listen
+        .as_deref()
+        .and_then(|path| syslog::Listener::bind(path, log_to_syslog));
 }
 
 /// Four pipe ends per service whose output upkeep reads, plus room for the rest.
