@@ -224,3 +224,44 @@ fn json_lines_carry_the_tag_as_name() {
     assert_eq!(v["stream"], "stderr", "{line}");
     assert_eq!(v["msg"], "\"quoted\"", "{line}");
 }
+
+/// `log = "syslog"` and `syslog_listen` on another path that /dev/log links to: `check`
+/// cannot see it (the link may be made later), so the bind refuses it: upkeep would read
+/// its own lines back for ever. /dev is a tmpfs of a mount namespace of the test's own.
+#[test]
+fn a_syslog_loop_through_a_link_is_refused_at_bind() {
+    if !can_unshare() {
+        panic!("unshare is needed (util-linux, root)");
+    }
+    let dir = TempDir::new("syslog-link-loop");
+    let sock = dir.path("log.sock");
+    let cfg = dir.write(
+        "upkeep.toml",
+        &format!(
+            "[supervisor]\nlog = \"syslog\"\nsyslog_listen = {sock:?}\n\
+             [service.once]\ncommand = \"exit 0\"\nrestart = \"never\"\ncritical = true\n"
+        ),
+    );
+    let script = format!(
+        "mount -t tmpfs tmpfs /dev && ln -s {} /dev/log && exec {BIN} -c {}",
+        sock.display(),
+        cfg.display()
+    );
+    let out_path = dir.path("out");
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_remove("UPKEEP_LOG")
+        .env("UPKEEP_SOCKET", dir.path("ctl.sock"))
+        .stdin(Stdio::null())
+        .log_to(&out_path)
+        .spawn()
+        .unwrap();
+    wait_exit(&mut child, Duration::from_secs(20));
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        out.contains("upkeep would read its own lines back; going on without it")
+            && out.contains("log = \"syslog\" writes there (through /dev/log)"),
+        "{out}"
+    );
+    assert!(!sock.exists(), "{out}");
+}
