@@ -300,39 +300,30 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     load_watched(path).0
 }
 
-thread_local! {
-    /// While `load_watched` runs: the paths it reads.
-    static READ: std::cell::RefCell<Option<Vec<PathBuf>>> = const { std::cell::RefCell::new(None) };
-}
+/// While `load_watched` runs: the paths it reads. (A static, not a thread-local: upkeep
+/// has one thread, and a thread-local with a destructor costs the static binary 3 KB.)
+static READ: std::sync::Mutex<Option<Vec<PathBuf>>> = std::sync::Mutex::new(None);
 
 /// A file or directory the load in progress reads.
 pub(crate) fn note_read(path: &Path) {
-    let _ = READ.try_with(|read| {
-        if let Ok(mut read) = read.try_borrow_mut()
-            && let Some(paths) = read.as_mut()
-        {
-            paths.push(path.to_path_buf());
-        }
-    });
+    let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(paths) = read.as_mut()
+        && !paths.iter().any(|p| p == path)
+    {
+        paths.push(path.to_path_buf());
+    }
 }
 
 /// `load`, and every file and include directory it read, valid or not (`Config::sources`
 /// on success): what `status` watches to tell whether the config on disk is still valid.
 pub fn load_watched(path: &Path) -> (Result<Config, Vec<ConfigError>>, Vec<PathBuf>) {
     let swap = |to: Option<Vec<PathBuf>>| {
-        READ.try_with(|read| {
-            read.try_borrow_mut()
-                .ok()
-                .and_then(|mut r| std::mem::replace(&mut *r, to))
-        })
-        .ok()
-        .flatten()
+        let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::replace(&mut *read, to)
     };
     swap(Some(Vec::new()));
     let loaded = load_unwatched(path);
-    let mut read = swap(None).unwrap_or_default();
-    read.sort();
-    read.dedup();
+    let read = swap(None).unwrap_or_default();
     let loaded = loaded.map(|mut config| {
         config.sources.clone_from(&read);
         config
