@@ -264,4 +264,10 @@ fn a_syslog_loop_through_a_link_is_refused_at_bind() {
         "{out}"
     );
     assert!(!sock.exists(), "{out}");
+    // The service could not start in a /dev without /dev/null: said as such, not as the
+    // shell's absence.
+    assert!(
+        out.contains("once: cannot start /bin/sh: no /dev/null for its stdin"),
+        "{out}"
+    );
 }

@@ -43,6 +43,13 @@ pub fn spawn(spec: &SpawnPlan, output: ChildFds) -> io::Result<i32> {
                 };
                 io::Error::new(e.kind(), format!("directory {}: {reason}", dir.display()))
             }
+            // A container whose /dev is empty: the stdin's open failed, not the exec.
+            _ if spec.stdin_null
+                && e.raw_os_error() == Some(libc::ENOENT)
+                && !std::path::Path::new("/dev/null").exists() =>
+            {
+                io::Error::new(e.kind(), "no /dev/null for its stdin")
+            }
             _ => e,
         })
 }
