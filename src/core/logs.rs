@@ -46,6 +46,7 @@ impl Core {
         // Lines with the time they are ordered by: never earlier than the service's line
         // before (a wall clock stepped back must not reorder one service's lines).
         let mut timed = Vec::new();
+        let mut silent = Vec::new();
         for svc in ids.iter().filter_map(|id| self.services.get(id)) {
             if logs.names.contains(&svc.cfg.name) {
                 continue;
@@ -55,6 +56,7 @@ impl Core {
             if lines.is_empty() {
                 let listening = self.settings.syslog_listen.is_some();
                 logs.notes.push(silence(&svc.cfg, listening));
+                silent.push(svc.cfg.name.as_str());
             }
             let mut order = i64::MIN;
             for (unix_ms, text) in lines {
@@ -82,6 +84,13 @@ impl Core {
                 bytes <= LOGS_REPLY_MAX
             })
             .count();
+        // All services asked for, many of them quiet: one line, not a screenful.
+        if names.is_empty() && silent.len() > SILENT_NOTES_MAX {
+            let mut note = format!("{} services have written nothing: ", silent.len());
+            note.push_str(&silent.join(", "));
+            note.push_str("; `upkeep logs NAME` says why for one");
+            logs.notes = vec![note];
+        }
         if keep < timed.len() {
             logs.notes.push(format!(
                 "older lines left out: one answer holds at most {} MiB",
@@ -93,6 +102,9 @@ impl Core {
         Ok(logs)
     }
 }
+
+/// More silent services than this, all asked for, are named in one note.
+const SILENT_NOTES_MAX: usize = 5;
 
 /// Most bytes of lines in one `upkeep logs` answer (with 1,000 services' tails of 32 KiB
 /// all asked for, the newest of them).

@@ -695,3 +695,17 @@ fn a_syslog_tag_naming_a_service_feeds_its_tail() {
         ]
     );
 }
+
+#[test]
+fn many_silent_services_asked_for_all_at_once_get_one_note() {
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let sim = Sim::new(names.iter().map(|n| svc(n)).collect());
+    let all = sim.core.logs(&[], 10).unwrap();
+    assert_eq!(
+        all.notes,
+        ["6 services have written nothing: a, b, c, d, e, f; `upkeep logs NAME` says why for one"]
+    );
+    // Named, each is explained.
+    let named: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    assert_eq!(sim.core.logs(&named, 10).unwrap().notes.len(), 6);
+}
