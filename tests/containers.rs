@@ -331,30 +331,53 @@ fn ci_example_passes_and_fails_with_the_tests() {
     );
 }
 
+/// A pod of containers/kubernetes/ played with the demo image, under a name of the test's
+/// own; removed, with its yaml, when dropped.
+struct Pod {
+    name: String,
+    file: String,
+}
+
+impl Pod {
+    fn play(yaml: &str, name_in_yaml: &str, suffix: &str) -> Pod {
+        images();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let name = format!("upkeep-test-{suffix}-{}", std::process::id());
+        let text_of_yaml = std::fs::read_to_string(format!("{root}/containers/kubernetes/{yaml}"))
+            .unwrap()
+            .replace("localhost/upkeep-demo:latest", DEMO)
+            .replace(&format!("name: {name_in_yaml}"), &format!("name: {name}"));
+        assert!(
+            text_of_yaml.contains(DEMO) && text_of_yaml.contains(&name),
+            "{text_of_yaml}"
+        );
+        let file = std::env::temp_dir().join(format!("{name}.yaml"));
+        std::fs::write(&file, text_of_yaml).unwrap();
+        let pod = Pod {
+            name,
+            file: file.display().to_string(),
+        };
+        let out = podman(&["kube", "play", &pod.file]);
+        assert!(out.status.success(), "{}", text(&out));
+        pod
+    }
+
+    fn container(&self) -> String {
+        format!("{}-demo", self.name)
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        let _ = podman(&["pod", "rm", "-f", "-t", "0", &self.name]);
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
 #[test]
 fn the_kubernetes_pod_serves_once_its_probes_pass() {
-    images();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let pod = format!("upkeep-test-kube-{}", std::process::id());
-    let yaml = std::fs::read_to_string(format!("{root}/containers/kubernetes/pod.yaml"))
-        .unwrap()
-        .replace("localhost/upkeep-demo:latest", DEMO)
-        .replace("name: upkeep-demo", &format!("name: {pod}"));
-    assert!(yaml.contains(DEMO) && yaml.contains(&pod), "{yaml}");
-    let file = std::env::temp_dir().join(format!("{pod}.yaml"));
-    std::fs::write(&file, yaml).unwrap();
-    let file = file.display().to_string();
-    struct Down<'a>(&'a str, &'a str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = podman(&["pod", "rm", "-f", "-t", "0", self.0]);
-            let _ = std::fs::remove_file(self.1);
-        }
-    }
-    let _down = Down(&pod, &file);
-    let out = podman(&["kube", "play", &file]);
-    assert!(out.status.success(), "{}", text(&out));
-    let container = format!("{pod}-demo");
+    let pod = Pod::play("pod.yaml", "upkeep-demo", "kube");
+    let container = pod.container();
     let exec = |cmd: &[&str]| {
         let mut all = vec!["exec", container.as_str()];
         all.extend_from_slice(cmd);
@@ -449,28 +472,8 @@ fn podman_stop_within_its_default_timeout_by_the_default_stop_grace() {
 /// busybox image has not: what the kubelet would GET is fetched from inside the pod.
 #[test]
 fn the_http_probed_pod_answers_its_probes() {
-    images();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let pod = format!("upkeep-test-kube-http-{}", std::process::id());
-    let yaml = std::fs::read_to_string(format!("{root}/containers/kubernetes/pod-http.yaml"))
-        .unwrap()
-        .replace("localhost/upkeep-demo:latest", DEMO)
-        .replace("name: upkeep-demo-http", &format!("name: {pod}"));
-    assert!(yaml.contains(DEMO) && yaml.contains(&pod), "{yaml}");
-    let file = std::env::temp_dir().join(format!("{pod}.yaml"));
-    std::fs::write(&file, yaml).unwrap();
-    let file = file.display().to_string();
-    struct Down<'a>(&'a str, &'a str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = podman(&["pod", "rm", "-f", "-t", "0", self.0]);
-            let _ = std::fs::remove_file(self.1);
-        }
-    }
-    let _down = Down(&pod, &file);
-    let out = podman(&["kube", "play", &file]);
-    assert!(out.status.success(), "{}", text(&out));
-    let container = format!("{pod}-demo");
+    let pod = Pod::play("pod-http.yaml", "upkeep-demo-http", "kube-http");
+    let container = pod.container();
     let get = |path: &str| {
         let url = format!("http://127.0.0.1:9100{path}");
         podman(&["exec", &container, "wget", "-qO-", &url])

@@ -640,17 +640,7 @@ fn a_stderr_nobody_reads_holds_up_nothing() {
     );
     // A pipe whose read end stays open and is never read: the 64 KiB pipe fills in well
     // under a second of crash loop, and a blocking write would stop upkeep there.
-    let (read_end, write_end) = nix::unistd::pipe().unwrap();
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .env_remove("UPKEEP_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::from(write_end))
-        .spawn()
-        .unwrap();
-    let up = Running(child);
+    let (up, read_end) = spawn_stalled(&cfg);
     wait_socket(&dir);
     let restarts = || {
         status_json(&dir)["services"][0]["restarts"]

@@ -108,18 +108,7 @@ fn a_flood_past_a_stalled_log_is_dropped_and_counted() {
     let dir = TempDir::new("syslog-flood");
     let path = dir.path("log.sock");
     let cfg = socket_config(&dir, &format!("syslog_listen = {path:?}\n"));
-    let (read_end, write_end) = nix::unistd::pipe().unwrap();
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(&cfg)
-        .env_remove("UPKEEP_LOG")
-        .env_remove("UPKEEP_SOCKET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::from(write_end))
-        .spawn()
-        .unwrap();
-    let up = Running(child);
+    let (up, read_end) = spawn_stalled(&cfg);
     wait_socket(&dir);
     let client = sender();
     let datagram = format!("<11>flood[1]: {}", "x".repeat(1000));

@@ -246,6 +246,23 @@ pub fn spawn_logged(dir: &TempDir, config: &Path, wrapper: &[&str]) -> Running {
     Running(child)
 }
 
+/// `upkeep -c CONFIG` with its stderr a pipe that nobody reads until the test does, from
+/// the returned read end (its stdout: /dev/null).
+pub fn spawn_stalled(config: &Path) -> (Running, std::os::fd::OwnedFd) {
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let child = Command::new(BIN)
+        .arg("-c")
+        .arg(config)
+        .env_remove("UPKEEP_LOG")
+        .env_remove("UPKEEP_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::from(write_end))
+        .spawn()
+        .unwrap();
+    (Running(child), read_end)
+}
+
 /// DIR/log, lossily: it may hold what services wrote that is not UTF-8.
 pub fn log_of(dir: &TempDir) -> String {
     String::from_utf8_lossy(&std::fs::read(dir.path("log")).unwrap_or_default()).into_owned()
