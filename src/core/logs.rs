@@ -54,9 +54,7 @@ impl Core {
             logs.names.push(svc.cfg.name.clone());
             let lines = svc.recent_output(n);
             if lines.is_empty() {
-                let listening = self.settings.syslog_listen.is_some();
-                logs.notes.push(silence(&svc.cfg, listening));
-                silent.push(svc.cfg.name.as_str());
+                silent.push(&svc.cfg);
             }
             let mut order = i64::MIN;
             for (unix_ms, text) in lines {
@@ -86,10 +84,16 @@ impl Core {
             .count();
         // All services asked for, many of them quiet: one line, not a screenful.
         if names.is_empty() && silent.len() > SILENT_NOTES_MAX {
-            let mut note = format!("{} services have written nothing: ", silent.len());
-            note.push_str(&silent.join(", "));
-            note.push_str("; `upkeep logs NAME` says why for one");
-            logs.notes = vec![note];
+            let quiet: Vec<&str> = silent.iter().map(|c| c.name.as_str()).collect();
+            logs.notes.push(format!(
+                "{} services have written nothing: {}; `upkeep logs NAME` says why for one",
+                quiet.len(),
+                quiet.join(", ")
+            ));
+        } else {
+            let listening = self.settings.syslog_listen.is_some();
+            logs.notes
+                .extend(silent.iter().map(|cfg| silence(cfg, listening)));
         }
         if keep < timed.len() {
             logs.notes.push(format!(

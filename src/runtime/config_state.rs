@@ -85,7 +85,7 @@ fn stamp_of(path: &Path) -> Stamp {
 fn newest_edit(stamps: &[(PathBuf, Stamp)]) -> i64 {
     stamps
         .iter()
-        .filter_map(|(_, s)| s.map(|(_, _, secs, ns)| secs * 1000 + ns / 1_000_000))
+        .filter_map(|(_, s)| s.map(|(_, _, secs, ns)| secs.saturating_mul(1000) + ns / 1_000_000))
         .max()
         .unwrap_or(0)
 }

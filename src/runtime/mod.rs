@@ -289,7 +289,15 @@ fn serve_http(core: &Core, ctl: &mut Control, ready: &[bool]) {
         return;
     }
     let rows = core.status(now, &[]).unwrap_or_default();
-    let config_error = ctl.config.as_mut().and_then(ConfigState::error);
+    // Only the pages that show it look at the config's files: probes come often.
+    let shows_config = asked
+        .iter()
+        .any(|(_, page, _)| matches!(page, Page::Metrics | Page::Status));
+    let config_error = if shows_config {
+        ctl.config.as_mut().and_then(ConfigState::error)
+    } else {
+        None
+    };
     for (id, page, head) in asked {
         let text = "text/plain; charset=utf-8";
         let (code, content_type, body) = match page {

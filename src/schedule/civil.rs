@@ -51,28 +51,22 @@ pub fn unix(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
 
 /// RFC 3339 in UTC, to the second: "2026-12-06T02:00:00Z".
 pub fn rfc3339(t: i64) -> String {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    utc_text(t, None)
 }
 
 /// RFC 3339 in UTC with milliseconds, from unix milliseconds: "2026-11-23T19:40:00.123Z".
 pub fn rfc3339_ms(ms: i64) -> String {
-    let t = ms.div_euclid(1000);
+    utc_text(ms.div_euclid(1000), Some(ms.rem_euclid(1000)))
+}
+
+fn utc_text(t: i64, ms: Option<i64>) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(86_400));
     let s = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        ms.rem_euclid(1000)
-    )
+    let (h, mi, s) = (s / 3600, s / 60 % 60, s % 60);
+    match ms {
+        Some(ms) => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"),
+        None => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+    }
 }
 
 #[cfg(test)]
