@@ -306,7 +306,7 @@ fn services_start_clean_as_the_configured_user_in_their_own_session() {
         &format!(
             r#"
 [service.probe]
-command = "id -u > {d}/uid; id -g > {d}/gid; pwd > {d}/pwd; echo $MODE $HOME > {d}/env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {d}/sig; ls /proc/$$$$/fd | tr '\n' ' ' > {d}/fds; cut -d' ' -f1,5,6 /proc/$$$$/stat > {d}/ids; sleep 1000"
+command = "id -u > {d}/uid; id -g > {d}/gid; pwd > {d}/pwd; echo $MODE $HOME > {d}/env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {d}/sig; cut -d' ' -f1,5,6 /proc/$$$$/stat > {d}/ids; exec sleep 1000"
 user = "nobody"
 directory = "/tmp"
 env = {{ MODE = "prod" }}
@@ -325,7 +325,6 @@ env = {{ MODE = "prod" }}
         dir.read("sig"),
         "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
     );
-    assert_eq!(dir.read("fds").trim(), "0 1 2");
     // pid, process group and session are the same number: it leads its own session.
     let ids: Vec<String> = dir
         .read("ids")
@@ -334,6 +333,18 @@ env = {{ MODE = "prod" }}
         .collect();
     assert_eq!(ids[0], ids[1]);
     assert_eq!(ids[0], ids[2]);
+    // Only stdin, stdout and stderr, seen once the shell has exec'd (while the shell runs a
+    // pipeline or a redirection it holds descriptors of its own).
+    let fd_dir = format!("/proc/{}/fd", ids[0]);
+    assert!(wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{}/comm", ids[0])).unwrap_or_default() == "sleep\n"
+    }));
+    let mut fds: Vec<String> = std::fs::read_dir(&fd_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    fds.sort();
+    assert_eq!(fds, ["0", "1", "2"]);
     drop(up);
 }
 
