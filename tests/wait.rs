@@ -81,7 +81,7 @@ fn a_timeout_names_who_is_not_there_and_what_it_is() {
     let (code, _, err, took) = wait(&dir, &["never", "--timeout", "400ms"]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        took >= Duration::from_millis(380) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(380) && took < Duration::from_secs(10),
         "{took:?}"
     );
     assert!(
@@ -99,7 +99,8 @@ fn a_hopeless_wait_fails_at_once() {
     // No timeout at all: only the hopelessness can end it.
     let (code, _, err, took) = wait(&dir, &["bad"]);
     assert_eq!(code, 1, "{err}");
-    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Far below "never": a wait that is not given up would hang here.
+    assert!(took < Duration::from_secs(10), "{took:?}");
     assert!(err.contains("bad can never be ready"), "{err}");
     // --done is for oneshots; an unknown name is an error; both at once.
     let (code, _, err, _) = wait(&dir, &["never", "--done"]);
