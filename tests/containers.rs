@@ -336,7 +336,12 @@ fn ci_example_passes_and_fails_with_the_tests() {
 struct Pod {
     name: String,
     file: String,
+    /// `kube play` publishes each containerPort on the host: both pods want 8080, so
+    /// one plays at a time.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static HOST_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Pod {
     fn play(yaml: &str, name_in_yaml: &str, suffix: &str) -> Pod {
@@ -356,6 +361,8 @@ impl Pod {
         let pod = Pod {
             name,
             file: file.display().to_string(),
+            // A test that failed holding it poisons it; the port is free all the same.
+            _one_at_a_time: HOST_PORTS.lock().unwrap_or_else(|e| e.into_inner()),
         };
         let out = podman(&["kube", "play", &pod.file]);
         assert!(out.status.success(), "{}", text(&out));
