@@ -177,9 +177,11 @@ pub fn file_has(path: &Path, needle: &str) -> bool {
 }
 
 /// Kills upkeep and every process group it leads children of (tests clean up after
-/// themselves even when the child ignores signals).
+/// themselves even when the child ignores signals). upkeep is frozen first: running, it
+/// would restart a killed service at once, and the new one would outlive the test.
 pub fn kill_tree(child: &mut Child) {
     let pid = child.id() as i32;
+    kill(pid, libc::SIGSTOP);
     for c in children_of(pid) {
         kill(-c, libc::SIGKILL);
         kill(c, libc::SIGKILL);
