@@ -416,9 +416,20 @@ fn the_kubernetes_pod_serves_once_its_probes_pass() {
     );
     let page = text(&exec(&["wget", "-qO-", "http://127.0.0.1:8080/"]));
     assert!(page.contains("upkeep"), "{page}");
-    // podman runs the liveness probe as the container's health check.
-    let out = podman(&["healthcheck", "run", &container]);
-    assert!(out.status.success(), "{}", text(&out));
+    // podman runs the liveness probe as the container's health check. It names pingd,
+    // which is `missing` for a moment after the watch's first scan (its init script then
+    // starts it).
+    assert!(
+        wait_for(Duration::from_secs(20), || podman(&[
+            "healthcheck",
+            "run",
+            &container
+        ])
+        .status
+        .success()),
+        "{}",
+        text(&podman(&["healthcheck", "run", &container]))
+    );
 }
 
 /// A three-level chain whose services ignore TERM, each with a 10 s stop_timeout: without a
@@ -492,11 +503,14 @@ fn the_http_probed_pod_answers_its_probes() {
         let url = format!("http://127.0.0.1:9100{path}");
         podman(&["exec", &container, "wget", "-qO-", &url])
     };
-    // 503 (wget fails) until httpd is ready, then 200 ok.
+    // 503 (wget fails) until httpd is ready, then 200 ok. /healthz is 503 too while the
+    // pingd watch's first scan finds pingd missing and its init script starts it.
     assert!(
-        wait_for(Duration::from_secs(20), || get("/readyz").status.success()),
-        "{}",
-        text(&get("/readyz"))
+        wait_for(Duration::from_secs(20), || get("/readyz").status.success()
+            && get("/healthz").status.success()),
+        "{}{}",
+        text(&get("/readyz")),
+        text(&get("/healthz"))
     );
     assert_eq!(text(&get("/readyz")), "ok\n");
     assert_eq!(text(&get("/healthz")), "ok\n");
