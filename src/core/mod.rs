@@ -456,7 +456,13 @@ impl Core {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            self.feed_service(now, id, service::Input::Timeout);
+            let waiting_for = self
+                .services
+                .get(&id)
+                .and_then(|s| self.unready_dep(s))
+                .map(str::to_owned);
+            let waiting_for = waiting_for.as_deref();
+            self.feed_service(now, id, service::Input::Timeout { waiting_for });
         }
         let mut out = out!(self);
         for run in self.watches.values_mut() {
@@ -658,13 +664,17 @@ impl Core {
         if !s.is_waiting() || s.is_retired() {
             return false;
         }
-        let deps_ready = s.cfg.after.iter().all(|dep| {
+        // A changed service starts once the old definition's run is gone.
+        self.unready_dep(s).is_none() && !self.index.retiring.contains_key(&s.cfg.name)
+    }
+
+    /// The first service `s` comes `after` that would not let it start now.
+    fn unready_dep<'s>(&self, s: &'s ServiceRun) -> Option<&'s str> {
+        s.cfg.after.iter().map(String::as_str).find(|dep| {
             self.live_named(dep)
                 .and_then(|id| self.services.get(&id))
-                .is_none_or(|s| s.lets_others_start())
-        });
-        // A changed service starts once the old definition's run is gone.
-        deps_ready && !self.index.retiring.contains_key(&s.cfg.name)
+                .is_some_and(|d| !d.lets_others_start())
+        })
     }
 
     /// Enters the stop of everything (or, already in it, updates the exit status).

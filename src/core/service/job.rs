@@ -88,8 +88,9 @@ impl ServiceRun {
         })
     }
 
-    /// A tick has come: the next one is set, and a run starts unless one still goes.
-    pub(super) fn on_tick(&mut self, now: Instant, out: &mut Out) {
+    /// A tick has come: the next one is set, and a run starts unless one still goes or a
+    /// service it comes `after` is not up (a oneshot re-run by hand, a daemon restarting).
+    pub(super) fn on_tick(&mut self, now: Instant, waiting_for: Option<&str>, out: &mut Out) {
         let fired = self.ticks;
         self.ticks = self.tick_after(now, &out.wall, fired);
         if self.goal != Goal::Up {
@@ -97,6 +98,15 @@ impl ServiceRun {
         }
         let name = self.cfg.name.clone();
         match self.process {
+            Process::Scheduled | Process::Backoff { .. } | Process::Failed
+                if let Some(dep) = waiting_for =>
+            {
+                let next = self.next_run_text(now, &out.wall);
+                out.log(
+                    Level::Warn,
+                    format!("{name}: run skipped: waiting for {dep}; {next}"),
+                );
+            }
             Process::Scheduled | Process::Backoff { .. } | Process::Failed => {
                 // A new tick is a fresh start: the retries of the last one are over.
                 self.policy.quick_deaths = 0;

@@ -117,8 +117,11 @@ pub(crate) enum Input<'a> {
     GroupProbed(bool),
     /// A process that was no one's was reaped: perhaps the last of a group being cleaned.
     StrangerReaped,
-    /// A deadline of this service's has passed.
-    Timeout,
+    /// A deadline of this service's has passed. `waiting_for` names a service it comes
+    /// `after` that would not let it start now: a tick due then is skipped.
+    Timeout {
+        waiting_for: Option<&'a str>,
+    },
     /// upkeep began stopping everything: no more waits, backoffs or diagnostics.
     Shutdown,
     /// In the shutdown, everything started after this service is down: stop it.
@@ -249,7 +252,7 @@ impl ServiceRun {
                 self.on_check(now, input, out);
                 None
             }
-            I::Timeout => self.on_timeout(now, out),
+            I::Timeout { waiting_for } => self.on_timeout(now, waiting_for, out),
             I::Memory { pid, rss } => {
                 self.on_memory(now, pid, rss, out);
                 None
@@ -499,11 +502,16 @@ impl ServiceRun {
     }
 
     /// A deadline has passed: the diagnostic's, the process's, or a check's.
-    fn on_timeout(&mut self, now: Instant, out: &mut Out) -> Option<Notice> {
+    fn on_timeout(
+        &mut self,
+        now: Instant,
+        waiting_for: Option<&str>,
+        out: &mut Out,
+    ) -> Option<Notice> {
         let name = self.cfg.name.clone();
         // First, so that a due tick always moves on, whatever else is under way.
         if self.tick_due(now, &out.wall) {
-            self.on_tick(now, out);
+            self.on_tick(now, waiting_for, out);
         }
         self.alert_overdue(now, out);
         if let Some(d) = self.diagnostic.filter(|d| d.kill_at <= now) {

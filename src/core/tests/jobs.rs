@@ -187,6 +187,39 @@ fn every_ticks_from_the_start_and_skips_a_tick_while_a_run_goes() {
 }
 
 #[test]
+fn a_tick_while_a_oneshot_it_comes_after_runs_again_is_skipped() {
+    let toml = "[service.migrate]\ncommand = [\"m\"]\ntype = \"oneshot\"\n\
+                [service.report]\ncommand = [\"r\"]\nafter = [\"migrate\"]\n\
+                schedule = \"@every 10s\"\n";
+    let mut sim = Sim::new(services(toml));
+    sim.kill(0, Exit::Code(0));
+    assert_eq!(sim.state(1), State::Scheduled);
+    // migrate runs again by hand: report's tick must not run against it meanwhile.
+    sim.core.start(sim.now, &names(&["migrate"])).unwrap();
+    sim.run();
+    assert!(matches!(sim.state(0), State::Running { .. }));
+    let acts = sim.advance(Duration::from_secs(10));
+    assert!(
+        !acts.iter().any(|a| spawns(a, Owner::Service(sid(1)))),
+        "{acts:?}"
+    );
+    assert_eq!(sim.state(1), State::Scheduled);
+    assert!(
+        sim.log.iter().any(|l| l
+            .contains("report: run skipped: waiting for migrate; next run 2026-12-05T14:00:20Z")),
+        "{:?}",
+        sim.log
+    );
+    // Done again: the next tick runs.
+    sim.kill(0, Exit::Code(0));
+    let acts = sim.advance(Duration::from_secs(10));
+    assert!(
+        acts.iter().any(|a| spawns(a, Owner::Service(sid(1)))),
+        "{acts:?}"
+    );
+}
+
+#[test]
 fn a_failed_scheduled_run_is_unhealthy_until_one_succeeds() {
     let toml = "[service.b]\ncommand = [\"b\"]\nschedule = \"@every 10s\"\ndiagnose = \"ps\"\n";
     let mut sim = Sim::new(services(toml));
