@@ -442,22 +442,29 @@ fn podman_stop_within_its_timeout_thanks_to_stop_grace() {
              [service.web]\ncommand = \"{stubborn}\"\nstop_timeout = \"10s\"\nafter = [\"app\"]\n"
         ),
     );
+    let logs = stopped_by_its_grace(&dir, "web started", 5, "4s");
+    assert!(logs.contains("web stopping"), "{logs}");
+}
+
+/// The demo image run on DIR/upkeep.toml, stopped with `podman stop -t TIMEOUT` once
+/// `started` is logged: upkeep must end it itself when its `grace` is up. Its logs.
+fn stopped_by_its_grace(dir: &TempDir, started: &str, timeout: u32, grace: &str) -> String {
     let volume = format!("{}:/cfg:ro", dir.0.display());
     let c = Container::run(DEMO, &["-v", &volume, DEMO, "-c", "/cfg/upkeep.toml"]);
     assert!(wait_for(Duration::from_secs(10), || c
         .logs()
-        .contains("web started")));
+        .contains(started)));
     // 0, not 137: upkeep ended before podman's SIGKILL (the exit code says so; a wall-time
     // bound would also count podman's own start and clean-up on a loaded machine).
-    let took = c.stop(5);
+    let took = c.stop(timeout);
     assert_eq!(c.exit_code(), 0, "podman stop took {took:?}: {}", c.logs());
     let logs = c.logs();
     assert!(
-        logs.contains("stop_grace (4s) is up: killing what is left"),
+        logs.contains(&format!("stop_grace ({grace}) is up: killing what is left")),
         "{logs}"
     );
-    assert!(logs.contains("web stopping"), "{logs}");
     assert!(logs.contains("exiting with status 0"), "{logs}");
+    logs
 }
 
 /// The default for PID 1: no `stop_grace` in the config, one service that ignores TERM
@@ -471,19 +478,7 @@ fn podman_stop_within_its_default_timeout_by_the_default_stop_grace() {
         "upkeep.toml",
         "[service.stubborn]\ncommand = \"trap '' TERM; while :; do sleep 1; done\"\n",
     );
-    let volume = format!("{}:/cfg:ro", dir.0.display());
-    let c = Container::run(DEMO, &["-v", &volume, DEMO, "-c", "/cfg/upkeep.toml"]);
-    assert!(wait_for(Duration::from_secs(10), || c
-        .logs()
-        .contains("stubborn started")));
-    let took = c.stop(10);
-    assert_eq!(c.exit_code(), 0, "podman stop took {took:?}: {}", c.logs());
-    let logs = c.logs();
-    assert!(
-        logs.contains("stop_grace (9s) is up: killing what is left"),
-        "{logs}"
-    );
-    assert!(logs.contains("exiting with status 0"), "{logs}");
+    stopped_by_its_grace(&dir, "stubborn started", 10, "9s");
 }
 
 /// The second pod: httpGet probes on upkeep's own /readyz and /healthz. podman turns an

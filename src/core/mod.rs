@@ -456,9 +456,11 @@ impl Core {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
+            // Only a tick looks at it: skipped while a service it comes `after` is not up.
             let waiting_for = self
                 .services
                 .get(&id)
+                .filter(|s| s.cfg.schedule.is_some())
                 .and_then(|s| self.unready_dep(s))
                 .map(str::to_owned);
             let waiting_for = waiting_for.as_deref();
